@@ -1,0 +1,1 @@
+"""Charging keys: the one source of truth for UIDs, state and validity."""

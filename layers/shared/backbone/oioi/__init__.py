@@ -1,0 +1,1 @@
+"""OIOI v4 protocol: result codes, message models, identifiers."""
