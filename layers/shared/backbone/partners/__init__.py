@@ -1,0 +1,1 @@
+"""Plugsurfing partner APIs: Drive/EMP REST and OIOI clients with one retry policy."""

@@ -1,0 +1,63 @@
+"""Partner API keys from Secrets Manager, and the per-process partner clients that use them.
+
+Keys are read through Powertools Parameters, cached for `SECRET_MAX_AGE_SECONDS`. A secret holds
+either the bare key or JSON `{"apiKey": "..."}`. Clients are built once per process (warm
+invocations reuse their connection pool) and read the key on each request from that cache, so a
+rotated key takes effect within `SECRET_MAX_AGE_SECONDS` without a cold start. Key values are
+never logged nor put in error messages.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache, partial
+
+from aws_lambda_powertools.utilities import parameters
+
+from backbone.partners.oioi_client import OioiClient
+from backbone.partners.plugsurfing import PlugsurfingClient
+from backbone.settings import OioiClientSettings, PlugsurfingApiSettings
+
+SECRET_MAX_AGE_SECONDS = 300
+
+
+class SecretFormatError(ValueError):
+    """The secret holds no usable API key. Names the secret, never its value."""
+
+
+def get_api_key(secret_name: str, *, max_age: int = SECRET_MAX_AGE_SECONDS) -> str:
+    """The API key stored in `secret_name` (cached by Powertools for `max_age` seconds)."""
+    return api_key_from_secret(parameters.get_secret(secret_name, max_age=max_age), secret_name)
+
+
+def api_key_from_secret(value: object, secret_name: str) -> str:
+    """Accept a plain string or JSON `{"apiKey": "..."}` (as text, bytes or already parsed)."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8")
+    if isinstance(value, str) and value.strip().startswith("{"):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise SecretFormatError(f"secret {secret_name!r} looks like JSON but does not parse") from None
+    if isinstance(value, dict):
+        value = value.get("apiKey")
+    if not isinstance(value, str) or not value.strip():
+        raise SecretFormatError(
+            f"secret {secret_name!r} holds no API key (plain string or {{'apiKey': ...}})"
+        )
+    return value.strip()
+
+
+@cache
+def plugsurfing_client_from(settings: PlugsurfingApiSettings) -> PlugsurfingClient:
+    """The Drive/EMP client for `settings`, one per process."""
+    return PlugsurfingClient(
+        str(settings.drive_api_base_url),
+        partial(get_api_key, settings.plugsurfing_api_key_secret),
+    )
+
+
+@cache
+def oioi_client_from(settings: OioiClientSettings) -> OioiClient:
+    """The OIOI client for `settings`, one per process."""
+    return OioiClient(str(settings.oioi_endpoint_url), partial(get_api_key, settings.oioi_api_key_secret))
