@@ -22,6 +22,9 @@ $(VENV)/.installed: requirements/dev.txt layers/shared/requirements.txt
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
 	test -x $(UV) || $(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.9
 	$(UV) pip sync --quiet --python $(PY) requirements/dev.txt
+	@# The operator CLI (bbctl), the local stack and the simulator import `backbone` and live in
+	@# tools/: make both importable from the venv, as the layer is on Lambda.
+	printf '%s\n' "$(CURDIR)/layers/shared" "$(CURDIR)/tools" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/backbone-dev.pth"
 	touch $@
 
 $(SAM_VENV)/.installed: requirements/sam.txt $(VENV)/.installed
