@@ -1,0 +1,242 @@
+"""OIOI receivers end to end: a partner key made with `bbctl partners` against the local stack,
+each message over real HTTP through API Gateway's authorizer and gateway responses, and the
+spec's answers; wrong keys and bad bodies get the right status and code and change nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures" / "oioi"
+IDENTIFIERS = ("1", "123456-123456-abcdef-abc123-456def")
+ALL_MESSAGES = "connector-post-status,rfid-verify,session-post,station-post"
+
+
+def seed(message: str, kind: str = "request") -> Any:
+    return json.loads((FIXTURES / f"{message}.{kind}.json").read_text(encoding="utf-8"))
+
+
+def bbctl(stack: Any, *argv: str) -> str:
+    """`python -m bbctl partners ...` against the local stack, as an operator runs it."""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "tools")}
+    env.pop("AWS_ENDPOINT_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "bbctl", "partners", *argv, "--endpoint-url", stack.aws_endpoint],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def create_key(stack: Any, name: str, messages: str = ALL_MESSAGES) -> dict[str, Any]:
+    printed = bbctl(
+        stack,
+        "create",
+        "--name",
+        name,
+        "--partner-identifier",
+        *IDENTIFIERS,
+        "--messages",
+        messages,
+        "--json",
+    )
+    created: dict[str, Any] = json.loads(printed)
+    return created
+
+
+class Partner:
+    """A partner calling the OIOI endpoint with its key."""
+
+    def __init__(self, url: str, api_key: str | None) -> None:
+        self.url, self.api_key = url, api_key
+
+    def send(
+        self, body: Any, *, raw: bytes | None = None, authorization: str | None = None
+    ) -> httpx.Response:
+        headers = {"Content-Type": "application/json"}
+        if authorization is not None or self.api_key is not None:
+            headers["Authorization"] = authorization if authorization is not None else f"key={self.api_key}"
+        content = raw if raw is not None else json.dumps(body).encode()
+        return httpx.post(self.url, content=content, headers=headers, timeout=60)
+
+
+def answer(response: httpx.Response) -> tuple[int, int]:
+    return response.status_code, response.json()["result"]["code"]
+
+
+@pytest.fixture(scope="module")
+def endpoint(stack: Any) -> str:
+    return f"{stack.api_url}/api/v4/request"
+
+
+@pytest.fixture(scope="module")
+def partner(stack: Any, endpoint: str) -> Partner:
+    return Partner(endpoint, create_key(stack, "E2E CPO")["apiKey"])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def staging_keys(stack: Any) -> None:
+    """The OIOI staging test UIDs: 04523022AA4881 active with a payment method, 0477BD22AA4880
+    inactive; 0477BD22AA4AAA does not exist."""
+    table = stack.boto3_client("dynamodb")
+    name = stack.ref("ChargingKeysTable")
+    for uid, enabled, state in (("04523022AA4881", True, "ACTIVE"), ("0477BD22AA4880", False, "IN_STOCK")):
+        table.put_item(
+            TableName=name,
+            Item={
+                "uid": {"S": uid},
+                "keyIdentifier": {"S": bytes.fromhex(uid)[::-1].hex()},
+                "visualNumber": {"S": f"E2E-{uid}"},
+                "enabled": {"BOOL": enabled},
+                "state": {"S": state},
+                "hasPaymentMethod": {"BOOL": True},
+                "validTo": {"S": "9999-12-31T23:59:59.000Z"},
+                "version": {"N": "0"},
+            },
+        )
+
+
+def stations(stack: Any) -> list[dict[str, Any]]:
+    items = stack.boto3_client("dynamodb").scan(TableName=stack.ref("StationsTable"))["Items"]
+    return sorted(items, key=lambda item: item["pk"]["S"])
+
+
+# --- Each message, the spec's answer ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("uid", "code"), [("04523022AA4881", 0), ("0477BD22AA4880", 192), ("0477BD22AA4AAA", 191)]
+)
+def test_given_the_staging_test_uids_when_verified_then_0_192_191(
+    partner: Partner, uid: str, code: int
+) -> None:
+    assert answer(partner.send({"rfid-verify": {"rfid": uid}})) == (200, code)
+
+
+def test_given_the_session_post_example_then_success(partner: Partner) -> None:
+    response = partner.send(seed("session-post"))
+    assert (response.status_code, response.json()) == (200, seed("session-post", "response"))
+
+
+def test_given_a_station_then_its_connector_status_is_accepted_and_stored(
+    partner: Partner, stack: Any
+) -> None:
+    station = seed("station-post")
+    station["station-post"]["station"]["deleted"] = False
+    response = partner.send(station)
+    assert (response.status_code, response.json()) == (200, seed("station-post", "response"))
+    response = partner.send(seed("connector-post-status"))
+    assert (response.status_code, response.json()) == (200, seed("connector-post-status", "response"))
+    connector = stack.boto3_client("dynamodb").get_item(
+        TableName=stack.ref("StationsTable"), Key={"pk": {"S": "CONNECTOR#DE*8PS*E123456"}}
+    )["Item"]
+    assert connector["status"]["S"] == "Available"
+
+
+def test_given_the_station_post_example_deleting_then_success(partner: Partner) -> None:
+    response = partner.send(seed("station-post"))
+    assert (response.status_code, response.json()) == (200, seed("station-post", "response"))
+
+
+def test_given_the_stage_path_then_the_same_endpoint_answers(partner: Partner, stack: Any) -> None:
+    staged = Partner(f"{stack.api_url}/local/api/v4/request", partner.api_key)
+    assert answer(staged.send({"rfid-verify": {"rfid": "04523022AA4881"}})) == (200, 0)
+
+
+# --- Wrong keys ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("authorization", "status"),
+    [
+        (None, 401),  # API Gateway answers without calling the authorizer
+        ("Bearer abcdefabcdefabcdefabcdef", 401),
+        ("key=a39ff3fb-fe0a-40a3-bdde-df6372c07c89", 403),
+    ],
+    ids=["missing", "malformed", "unknown"],
+)
+def test_given_a_wrong_key_then_401_or_403_with_code_210_and_nothing_changes(
+    endpoint: str, stack: Any, authorization: str | None, status: int
+) -> None:
+    before = stations(stack)
+    caller = Partner(endpoint, None)
+    station = seed("station-post")
+    station["station-post"]["station"]["id"] = "wrong-key-station"
+    response = caller.send(station, authorization=authorization)
+    assert answer(response) == (status, 210)
+    assert response.json()["error"]
+    assert stations(stack) == before
+
+
+def test_given_a_revoked_key_then_403_code_210(stack: Any, endpoint: str) -> None:
+    created = create_key(stack, "E2E Revoked CPO")
+    bbctl(stack, "revoke", created["keyId"])
+    assert answer(Partner(endpoint, created["apiKey"]).send({"rfid-verify": {"rfid": "04523022AA4881"}})) == (
+        403,
+        210,
+    )
+
+
+def test_given_a_key_not_allowed_the_message_then_403_code_220(stack: Any, endpoint: str) -> None:
+    verifier = Partner(endpoint, create_key(stack, "E2E Verifier", "rfid-verify")["apiKey"])
+    assert answer(verifier.send(seed("session-post"))) == (403, 220)
+    assert answer(verifier.send({"rfid-verify": {"rfid": "04523022AA4881"}})) == (200, 0)
+
+
+def test_given_keys_then_bbctl_lists_them_without_the_keys(stack: Any, partner: Partner) -> None:
+    listed = json.loads(bbctl(stack, "list", "--json"))
+    assert any(entry["name"] == "E2E CPO" and entry["status"] == "active" for entry in listed)
+    assert partner.api_key not in json.dumps(listed)
+
+
+# --- Bad bodies ---------------------------------------------------------------------------------
+
+BAD_BODIES = [
+    ("not-json", b'{"station-post": {', 400, 230),
+    ("two-messages", json.dumps({**seed("rfid-verify"), **seed("station-post")}).encode(), 400, 230),
+    ("unknown-message", b'{"station-push": {}}', 400, 230),
+    ("not-accepted", json.dumps(seed("rfid-post")).encode(), 400, 220),
+    ("bad-uid", b'{"rfid-verify": {"rfid": "04523022AA48ZZ"}}', 400, 230),
+    ("not-utf8", b'{"rfid-verify": {"rfid": "\xff04523022AA4881"}}', 400, 230),
+    ("invalid-station", b'{"station-post": {"station": {"id": "x"}, "partner-identifier": "1"}}', 400, 230),
+    ("too-large", json.dumps({"station-post": {"padding": "x" * 70_000}}).encode(), 413, 230),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "raw", "status", "code"), BAD_BODIES, ids=[b[0] for b in BAD_BODIES])
+def test_given_a_bad_body_then_the_right_status_and_code_and_nothing_changes(
+    partner: Partner, stack: Any, case: str, raw: bytes, status: int, code: int
+) -> None:
+    before = stations(stack)
+    response = partner.send(None, raw=raw)
+    assert answer(response) == (status, code), response.text
+    assert response.json()["error"]
+    assert stations(stack) == before
+
+
+def test_given_another_partners_station_id_then_403_code_211(
+    stack: Any, endpoint: str, partner: Partner
+) -> None:
+    station = seed("station-post")
+    station["station-post"]["station"].update(id="e2e-owned", deleted=False, connectors=[])
+    assert answer(partner.send(station)) == (200, 0)
+    other = Partner(endpoint, create_key(stack, "E2E Other CPO")["apiKey"])
+    before = stations(stack)
+    assert answer(other.send(station)) == (403, 211)
+    assert stations(stack) == before
+
+
+def test_the_openapi_description_is_served(stack: Any) -> None:
+    response = httpx.get(f"{stack.api_url}/openapi.yaml", timeout=30)
+    assert response.status_code == 200
+    assert "/api/v4/request" in response.text

@@ -1,0 +1,139 @@
+"""`bbctl partners`: API keys of the partners that call our OIOI endpoint.
+
+    python -m bbctl partners create --name "ACME CPO" --partner-identifier 4f1c...e9 \
+        --messages session-post,rfid-verify,station-post,connector-post-status
+    python -m bbctl partners list
+    python -m bbctl partners revoke KEY_ID
+
+`create` prints the key once; only its SHA-256 is stored. Logic: `backbone.receiver.access`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from backbone.receiver.access import PartnerAccess, issue_key, revoke_key
+from backbone.receiver.access_store import DynamoPartnerAccess
+from backbone.receiver.dispatch import ACCEPTED_MESSAGES
+from backbone.timeutil import to_storage, utc_now
+from bbctl import Target, add_target_arguments
+
+
+def register(groups: Any) -> None:
+    group = groups.add_parser("partners", help="partner API keys for the OIOI endpoint")
+    commands = group.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    create = commands.add_parser("create", help="issue a key (printed once)")
+    create.add_argument(
+        "--name", required=True, help="partner display name; keys of one name share ownership"
+    )
+    create.add_argument(
+        "--partner-identifier",
+        dest="partner_identifiers",
+        action="extend",
+        nargs="+",
+        required=True,
+        metavar="ID",
+        help="partner identifier(s) this key may act for (OIOI glossary); repeatable",
+    )
+    create.add_argument(
+        "--messages",
+        required=True,
+        type=_message_list,
+        help=f"comma-separated messages this key may send: {','.join(sorted(ACCEPTED_MESSAGES))}",
+    )
+    create.add_argument("--partner-id", help="our id for the partner (default: derived from --name)")
+    create.add_argument("--json", action="store_true", help="print JSON (for scripts)")
+    add_target_arguments(create)
+    create.set_defaults(func=_create)
+
+    listing = commands.add_parser("list", help="list keys (never the keys themselves)")
+    listing.add_argument("--json", action="store_true", help="print JSON (for scripts)")
+    add_target_arguments(listing)
+    listing.set_defaults(func=_list)
+
+    revoke = commands.add_parser("revoke", help="revoke a key by its id (effective within 5 minutes)")
+    revoke.add_argument("key_id", metavar="KEY_ID")
+    add_target_arguments(revoke)
+    revoke.set_defaults(func=_revoke)
+
+
+def _message_list(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _store(args: argparse.Namespace) -> DynamoPartnerAccess:
+    target = Target.from_args(args)
+    return DynamoPartnerAccess(target.client("dynamodb"), target.output("PartnersTableName", "PartnersTable"))
+
+
+def _summary(access: PartnerAccess) -> dict[str, Any]:
+    return {
+        "keyId": access.key_id,
+        "partnerId": access.partner_id,
+        "name": access.name,
+        "messages": sorted(access.messages),
+        "partnerIdentifiers": sorted(access.partner_identifiers),
+        "status": access.status.value,
+        "createdAt": to_storage(access.created_at),
+        "revokedAt": to_storage(access.revoked_at) if access.revoked_at else None,
+    }
+
+
+def _create(args: argparse.Namespace) -> int:
+    try:
+        issued = issue_key(
+            _store(args),
+            name=args.name,
+            partner_identifiers=args.partner_identifiers,
+            messages=args.messages,
+            accepted_messages=ACCEPTED_MESSAGES,
+            now=utc_now(),
+            partner_id=args.partner_id,
+        )
+    except ValueError as exc:
+        raise SystemExit(f"bbctl partners create: {exc}") from exc
+    short = [i for i in issued.access.partner_identifiers if len(i) < 16]
+    if args.json:
+        print(json.dumps({"apiKey": issued.api_key, **_summary(issued.access)}, indent=2))
+        return 0
+    print(f"Key {issued.access.key_id} for partner {issued.access.partner_id} ({issued.access.name})")
+    print(f"  messages:            {', '.join(sorted(issued.access.messages))}")
+    print(f"  partner identifiers: {', '.join(sorted(issued.access.partner_identifiers))}")
+    if short:
+        print(f"  note: OIOI wants partner identifiers of 16+ random characters: {', '.join(short)}")
+    print("\nAPI key (shown once, only its hash is stored; send it to the partner securely):")
+    print(f"  {issued.api_key}")
+    print(f"\nThe partner sends it as:  Authorization: key={issued.api_key}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    keys = _store(args).list_all()
+    if args.json:
+        print(json.dumps([_summary(access) for access in keys], indent=2))
+        return 0
+    if not keys:
+        print("no partner keys")
+        return 0
+    print(f"{'KEY ID':<14} {'STATUS':<8} {'PARTNER':<24} {'CREATED':<25} MESSAGES / PARTNER IDENTIFIERS")
+    for access in keys:
+        print(
+            f"{access.key_id:<14} {access.status.value:<8} {access.partner_id:<24} "
+            f"{to_storage(access.created_at):<25} {','.join(sorted(access.messages))} / "
+            f"{','.join(sorted(access.partner_identifiers))}"
+        )
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    try:
+        access = revoke_key(_store(args), args.key_id, utc_now())
+    except LookupError as exc:
+        raise SystemExit(f"bbctl partners revoke: {exc}") from exc
+    revoked_at = to_storage(access.revoked_at) if access.revoked_at else "?"
+    print(f"Key {access.key_id} of {access.partner_id} revoked at {revoked_at}.")
+    print("API Gateway caches authorizations for up to 5 minutes (ReauthorizeEvery 300).")
+    return 0
