@@ -1,0 +1,136 @@
+"""The internal API's commands: start a session, look one up, stop one.
+
+Start is idempotent on the client's request id: the record is created conditionally and the
+execution is named after the request id with an input derived from it alone, so Step Functions
+returns the running execution for a repeat (Standard workflows keep names unique for 90 days).
+
+Stop hands the session over to a new execution, `<requestId>.stop`, which polls at once and then
+every `poll_stop_wait` seconds, and stops the old one, which may be in a Wait of up to 5 min
+(a Wait cannot be shortened). See docs/session-poller.md, "Stopping".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from backbone.observability import logger
+from backbone.sessions.errors import (
+    InvalidStartRequest,
+    RequestIdConflict,
+    SessionNotStarted,
+    SessionRecordConflict,
+    SessionUnknown,
+)
+from backbone.sessions.models import FINAL_STATUSES, PartnerMode, SessionRecord, StartRequest, Status
+from backbone.sessions.ports import Executions, PartnerSessions, SessionStore
+
+STOP_EXECUTION_SUFFIX = ".stop"
+_SAVE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class CommandDependencies:
+    store: SessionStore
+    partner: PartnerSessions
+    executions: Executions
+    mode: PartnerMode
+
+
+def execution_input(request_id: str) -> dict[str, str]:
+    """The same for every start of this request: what makes StartExecution idempotent."""
+    return {"requestId": request_id}
+
+
+def submit_start(
+    request: StartRequest, deps: CommandDependencies, now: datetime
+) -> tuple[SessionRecord, bool]:
+    """Record the request and start its execution. Returns the record and whether it is new;
+    a repeat returns the first request's record and starts nothing new."""
+    missing = request.missing_for(deps.mode)
+    if missing:
+        raise InvalidStartRequest(f"{missing} is required in {deps.mode} mode")
+    record = SessionRecord(
+        request_id=request.request_id,
+        mode=deps.mode,
+        connector_id=request.connector_id,
+        user_id=request.user_id,
+        key_identifier=request.key_identifier,
+        requested_by=request.requested_by,
+        execution_arn=deps.executions.arn_for(request.request_id),
+        created_at=now,
+        updated_at=now,
+        status_since=now,
+    )
+    record = record.with_change(now, note="start requested")
+    created = deps.store.put_new(record)
+    if not created:
+        existing = deps.store.get(request.request_id)
+        if existing is None:  # deleted in between: vanishingly rare, let the client retry
+            raise SessionRecordConflict(f"request {request.request_id} changed while starting")
+        if not existing.same_request(request):
+            raise RequestIdConflict(f"request id {request.request_id} was used for a different start request")
+        record = existing
+    # Also on a repeat: if the first attempt failed right after writing the record, this starts
+    # the execution; if it is running, Step Functions returns it.
+    deps.executions.start(request.request_id, execution_input(request.request_id))
+    logger.info(
+        "session start submitted", extra={"new_request": created, "execution_arn": record.execution_arn}
+    )
+    return record, created
+
+
+def find_session(identifier: str, store: SessionStore) -> SessionRecord:
+    """By our request id, or by the partner's session id."""
+    record = store.get(identifier) or store.find_by_session_id(identifier)
+    if record is None:
+        raise SessionUnknown(f"no session {identifier}")
+    return record
+
+
+def request_stop(identifier: str, deps: CommandDependencies, now: datetime) -> SessionRecord:
+    """Remote stop, then poll soon. Stopping a finished session changes nothing (and asking the
+    partner to stop a stopped session is harmless, says the spec, so repeats are fine)."""
+    record = find_session(identifier, deps.store)
+    if record.session_id is None:
+        if record.status == Status.FAILED_TO_START:  # the partner refused the start: nothing runs
+            return record
+        raise SessionNotStarted(f"session {identifier} has no partner session id yet; retry in a few seconds")
+    if record.status in FINAL_STATUSES or record.status == Status.COMPLETE:
+        return record
+    deps.partner.stop(record)
+    name = f"{record.request_id}{STOP_EXECUTION_SUFFIX}"
+    follower = deps.executions.arn_for(name)
+    original = deps.executions.arn_for(record.request_id)
+    record = _mark_stop_requested(deps.store, record, follower, now)
+    deps.executions.start(name, execution_input(record.request_id))
+    # Every time, not only the first: a repeat then finishes a hand-over that failed half-way.
+    deps.executions.stop(original, cause="superseded by a stop request")
+    logger.info("stop requested", extra={"execution_arn": follower, "superseded": original})
+    return record
+
+
+def _mark_stop_requested(
+    store: SessionStore, record: SessionRecord, follower: str, now: datetime
+) -> SessionRecord:
+    """Write `stopRequestedAt` (the first one stays) and the follower execution, retrying when a
+    poll wrote the record meanwhile."""
+    for attempt in range(1, _SAVE_ATTEMPTS + 1):
+        if record.stop_requested_at is not None and record.execution_arn == follower:
+            return record
+        changed = record.with_change(
+            now,
+            note="stop requested",
+            stop_requested_at=record.stop_requested_at or now,
+            execution_arn=follower,
+        )
+        try:
+            return store.save(changed)
+        except SessionRecordConflict:
+            if attempt == _SAVE_ATTEMPTS:
+                raise
+            fresh = store.get(record.request_id)
+            if fresh is None:
+                raise
+            record = fresh
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,89 @@
+"""Errors of the session capability.
+
+The class names of the first group are part of the state machine's contract: a Lambda task that
+raises one reports its class name as the error, and `session_poller.asl.json` retries or catches
+by that name. Rename one only together with the ASL (tests/unit/sessions/test_asl.py checks).
+"""
+
+from __future__ import annotations
+
+from backbone.errors import DomainError
+from backbone.errors import NotFound as DomainNotFound
+
+# --- Raised by the state machine's tasks (names used in the ASL) -----------------------------------
+
+
+class SessionFinished(Exception):
+    """The session needs no more polling. Raised (not returned) so the ASL can leave the
+    Poll -> Wait loop through a Catch, which keeps each iteration at two state transitions
+    instead of three (no Choice state); see docs/session-poller.md, "Cost"."""
+
+
+class SessionTimedOut(Exception):
+    """The session outlived the maximum duration; recorded as TIMED_OUT, the execution fails."""
+
+
+class SessionNotFound(Exception):
+    """The partner answered 404 for a session it gave us; recorded as NOT_FOUND, execution fails."""
+
+
+class PartnerRetryable(Exception):
+    """The partner is busy or failing (429, 5xx, timeout) and the call is safe to repeat: the
+    ASL `Retry` backs off and runs the task again."""
+
+
+class StartOutcomeUnknown(Exception):
+    """Remote start failed in a way that may still have started a session (5xx, read timeout).
+    Not retried: a second start could charge twice. Caught and recorded as ERROR."""
+
+
+class SessionRecordConflict(Exception):
+    """The session record changed between our read and our write (a stop request, or a second
+    poller during a hand-over); the ASL retries the task, which re-reads it."""
+
+
+class SessionRecordMissing(Exception):
+    """A task ran for a request id that has no record: the execution was started by hand."""
+
+
+# --- Raised by the internal API ------------------------------------------------------------------
+
+
+class InvalidStartRequest(DomainError):
+    """The start request lacks what the partner mode needs (Drive: userId, EMP: keyIdentifier)."""
+
+
+class RequestIdConflict(DomainError):
+    """This request id was already used for a different start request."""
+
+    http_status = 409
+
+
+class SessionUnknown(DomainNotFound):
+    """No session under this request id or partner session id."""
+
+
+class SessionNotStarted(DomainError):
+    """The partner has not given a session id yet, so there is nothing to stop; retry shortly."""
+
+    http_status = 409
+
+
+class PartnerRefused(DomainError):
+    """The partner refused the request for good (4xx); `detail` carries its words."""
+
+    http_status = 502
+
+
+class PartnerBusy(DomainError):
+    """The partner is busy or failing; the caller may retry (HTTP 503)."""
+
+    http_status = 503
+
+
+class PartnerSessionGone(Exception):
+    """The partner answered 404 for the session (or its user)."""
+
+
+class StartRefused(Exception):
+    """The partner refused the remote start for good (400/404/409): nothing was started."""

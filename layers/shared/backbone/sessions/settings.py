@@ -1,0 +1,27 @@
+"""Environment of the two session functions (template: SessionApiFunction, SessionTasksFunction)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from backbone.sessions.schedule import PollPolicy
+from backbone.settings import PlugsurfingApiSettings
+
+
+class SessionApiSettings(PlugsurfingApiSettings):
+    """Internal API and start queue: record, start/stop executions, remote stop."""
+
+    sessions_table: str = Field(min_length=1)
+    session_state_machine_arn: str = Field(pattern=r"^arn:[^:]+:states:[^:]*:[^:]*:stateMachine:.+$")
+
+
+class SessionTasksSettings(PlugsurfingApiSettings, PollPolicy):
+    """The state machine's tasks; the `poll_*` fields (PollPolicy) tune the schedule."""
+
+    sessions_table: str = Field(min_length=1)
+    session_event_bus: str = Field(min_length=1)
+    cdr_queue_url: str = Field(min_length=1)
+    cdr_partner_id: str = Field(default="plugsurfing", min_length=1)
+
+    def policy(self) -> PollPolicy:
+        return PollPolicy.model_validate(self.model_dump(include=set(PollPolicy.model_fields)))

@@ -1,0 +1,59 @@
+"""Build the session capability's dependencies from settings, once per process (warm invocations
+reuse clients and connections). Handlers call these; tests pass fakes to the logic instead."""
+
+from __future__ import annotations
+
+from functools import cache, partial
+
+import boto3
+
+from backbone.partners.plugsurfing import PlugsurfingClient
+from backbone.partners.retry import RetryPolicy
+from backbone.secrets import get_api_key
+from backbone.sessions.commands import CommandDependencies
+from backbone.sessions.gateways import (
+    EventBridgePublisher,
+    PlugsurfingSessions,
+    SqsCdrSink,
+    StepFunctionsExecutions,
+)
+from backbone.sessions.poller import TaskDependencies
+from backbone.sessions.settings import SessionApiSettings, SessionTasksSettings
+from backbone.sessions.store import DynamoSessionStore
+from backbone.settings import PlugsurfingApiSettings
+
+# Tasks: no retries inside the Lambda, the ASL's Retry backs off (no Lambda time spent asleep).
+TASK_RETRY_POLICY = RetryPolicy.no_retry()
+# API: a short in-process retry for the remote stop, well inside API Gateway's 29 s.
+API_RETRY_POLICY = RetryPolicy(max_attempts=3, budget=8.0)
+
+
+def _partner(settings: PlugsurfingApiSettings, policy: RetryPolicy) -> PlugsurfingSessions:
+    client = PlugsurfingClient(
+        str(settings.drive_api_base_url),
+        partial(get_api_key, settings.plugsurfing_api_key_secret),
+        retry_policy=policy,
+    )
+    return PlugsurfingSessions(client)
+
+
+@cache
+def task_dependencies(settings: SessionTasksSettings) -> TaskDependencies:
+    return TaskDependencies(
+        store=DynamoSessionStore(boto3.resource("dynamodb").Table(settings.sessions_table)),
+        partner=_partner(settings, TASK_RETRY_POLICY),
+        events=EventBridgePublisher(boto3.client("events"), settings.session_event_bus),
+        cdrs=SqsCdrSink(boto3.client("sqs"), settings.cdr_queue_url),
+        policy=settings.policy(),
+        cdr_partner_id=settings.cdr_partner_id,
+    )
+
+
+@cache
+def command_dependencies(settings: SessionApiSettings) -> CommandDependencies:
+    return CommandDependencies(
+        store=DynamoSessionStore(boto3.resource("dynamodb").Table(settings.sessions_table)),
+        partner=_partner(settings, API_RETRY_POLICY),
+        executions=StepFunctionsExecutions(boto3.client("stepfunctions"), settings.session_state_machine_arn),
+        mode=settings.partner_mode,
+    )

@@ -1,0 +1,105 @@
+"""Fakes and builders shared by the session unit tests (module name unique across test dirs)."""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from backbone.sessions.commands import CommandDependencies, submit_start
+from backbone.sessions.memory import InMemorySessionStore, RecordingCdrs, RecordingEvents, RecordingExecutions
+from backbone.sessions.models import PartnerMode, SessionRecord, StartRequest
+from backbone.sessions.poller import TaskDependencies
+from backbone.sessions.ports import ObservedSession
+from backbone.sessions.schedule import PollPolicy
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def partner_session(status: str, balance: str | None = None, **extra: Any) -> dict[str, Any]:
+    """A Drive/EMP session body as the spec shows it."""
+    body: dict[str, Any] = {
+        "sessionStatus": status,
+        "charger": {"chargingStationName": "ZzZ 1", "connectorLabel": "1", "evseId": "NO*XXX*E1*1"},
+        "connectorId": "abcJd/vR5fvzBa0X/gxaXA==",
+        "sessionId": "LWO89J3mDJr",
+        "site": "ZzZ site",
+        "startTime": "2022-06-07T06:49:59.811Z",
+    }
+    if status == "COMPLETE":
+        body |= {
+            "balanceStatus": balance or "PROCESSING",
+            "duration": "PT15M",
+            "energy": {"unit": "WH", "value": 1840},
+            "price": {"currencyCode": "NOK", "minorExclVat": 160, "minorInclVat": 200, "vat": "25"},
+        }
+    return body | extra
+
+
+class ScriptedPartner:
+    """`PartnerSessions` answering from a script: each `get` takes the next answer (the last one
+    repeats); an answer that is an exception is raised."""
+
+    def __init__(self, *answers: dict[str, Any] | Exception, session_id: str = "LWO89J3mDJr") -> None:
+        self.answers: deque[dict[str, Any] | Exception] = deque(answers)
+        self.session_id = session_id
+        self.start_error: Exception | None = None
+        self.starts = 0
+        self.gets = 0
+        self.stops: list[str] = []
+        self.stop_error: Exception | None = None
+
+    def start(self, record: SessionRecord) -> str:
+        self.starts += 1
+        if self.start_error is not None:
+            raise self.start_error
+        return self.session_id
+
+    def get(self, record: SessionRecord) -> ObservedSession:
+        self.gets += 1
+        answer = self.answers.popleft() if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return ObservedSession(data=answer, raw=json.dumps(answer))
+
+    def stop(self, record: SessionRecord) -> None:
+        if self.stop_error is not None:
+            raise self.stop_error
+        self.stops.append(str(record.session_id))
+
+
+class World:
+    """Store, partner, event and CDR recorders and the command/task dependencies over them."""
+
+    def __init__(
+        self, partner: ScriptedPartner | None = None, mode: PartnerMode = "emp", **policy: int
+    ) -> None:
+        self.store = InMemorySessionStore()
+        self.partner = partner or ScriptedPartner(partner_session("STARTING"))
+        self.events = RecordingEvents()
+        self.cdrs = RecordingCdrs()
+        self.executions = RecordingExecutions()
+        self.policy = PollPolicy(**policy)
+        self.mode = mode
+        self.tasks = TaskDependencies(self.store, self.partner, self.events, self.cdrs, self.policy)
+        self.commands = CommandDependencies(self.store, self.partner, self.executions, mode)
+
+    def request(self, request_id: str = "req-1", when: datetime = T0) -> SessionRecord:
+        """A start request accepted by the internal API (record REQUESTED, execution started)."""
+        fields = {"userId": "ourTestUser"} if self.mode == "drive" else {"keyIdentifier": "3633e0e0"}
+        request = StartRequest.model_validate({"requestId": request_id, "connectorId": "conn-1", **fields})
+        record, _ = submit_start(request, self.commands, when)
+        return record
+
+    def record(self, request_id: str = "req-1") -> SessionRecord:
+        record = self.store.get(request_id)
+        assert record is not None
+        return record
+
+    def statuses(self) -> list[str]:
+        return [str(change.status) for change in self.events.published]

@@ -1,0 +1,148 @@
+"""The two handlers with sample events (events/sessions/) and in-memory dependencies: routing,
+status codes, partial batch failures, and task errors surfacing under their ASL names."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import handler_session_api
+import handler_session_tasks
+import pytest
+from sessionfakes import ScriptedPartner, World, at, partner_session
+
+from backbone.observability import metrics
+from backbone.sessions.errors import SessionFinished
+from backbone.settings import load_settings
+
+ENV = {
+    "DRIVE_API_BASE_URL": "https://drive-api-stage.plugsurfing.com/drive",
+    "PLUGSURFING_API_KEY_SECRET": "backbone/plugsurfing-api-key",
+    "SESSIONS_TABLE": "SessionsTable",
+    "SESSION_STATE_MACHINE_ARN": "arn:aws:states:eu-west-1:123456789012:stateMachine:poller",
+    "SESSION_EVENT_BUS": "sessions",
+    "CDR_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/CdrQueue",
+    "PARTNER_MODE": "emp",
+}
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    load_settings.cache_clear()
+    monkeypatch.setattr(metrics.provider, "namespace", "PlugsurfingBackboneTest")
+    world = World(ScriptedPartner(partner_session("STARTED")))
+    monkeypatch.setattr(handler_session_api, "dependencies", lambda: world.commands)
+    monkeypatch.setattr(handler_session_api, "clock", lambda: at(0))
+    monkeypatch.setattr(handler_session_tasks, "task_dependencies", lambda settings: world.tasks)
+    monkeypatch.setattr(handler_session_tasks, "clock", lambda: at(1))
+    yield world
+    load_settings.cache_clear()
+
+
+def call_api(event: dict[str, Any], context: Any) -> tuple[int, dict[str, Any]]:
+    response = handler_session_api.handler(event, context)
+    return response["statusCode"], json.loads(response["body"])
+
+
+def test_given_a_start_request_then_202_with_the_session_and_200_with_the_same_for_a_repeat(
+    world: World, load_event: Callable[[str], Any], lambda_context: Any
+) -> None:
+    event = load_event("sessions/api-post-start-session.json")
+
+    status, body = call_api(event, lambda_context)
+    repeat_status, repeat = call_api(event, lambda_context)
+
+    assert status == 202
+    assert body["requestId"] == "order-4711-start"
+    assert body["status"] == "REQUESTED"
+    assert body["requestedBy"] == "arn:aws:sts::123456789012:assumed-role/charging-app/session"
+    assert body["created"] is True
+    assert repeat_status == 200
+    assert repeat == {**body, "created": False}
+    assert list(world.executions.started) == ["order-4711-start"]
+
+
+def test_given_an_invalid_start_request_then_400_names_the_fields(
+    world: World, load_event: Callable[[str], Any], lambda_context: Any
+) -> None:
+    status, body = call_api(load_event("sessions/api-post-start-session-invalid.json"), lambda_context)
+
+    assert status == 400
+    assert {problem["field"] for problem in body["problems"]} == {"requestId", "connectorId"}
+    assert world.store.records == {}
+
+
+def test_given_drive_fields_in_emp_mode_then_400_says_what_is_missing(
+    world: World, load_event: Callable[[str], Any], lambda_context: Any
+) -> None:
+    status, body = call_api(load_event("sessions/api-post-start-session-drive.json"), lambda_context)
+
+    assert status == 400
+    assert body == {"error": "InvalidStartRequest", "message": "keyIdentifier is required in emp mode"}
+
+
+def test_given_a_session_then_get_returns_status_and_history_and_404_otherwise(
+    world: World, load_event: Callable[[str], Any], lambda_context: Any
+) -> None:
+    call_api(load_event("sessions/api-post-start-session.json"), lambda_context)
+    handler_session_tasks.handler(load_event("sessions/task-start.json"), lambda_context)
+
+    status, body = call_api(load_event("sessions/api-get-session.json"), lambda_context)
+    missing = load_event("sessions/api-get-session.json") | {
+        "path": "/internal/sessions/nope",
+        "pathParameters": {"identifier": "nope"},
+    }
+    missing_status, _ = call_api(missing, lambda_context)
+
+    assert status == 200
+    assert body["status"] == "STARTING"
+    assert body["sessionId"] == "LWO89J3mDJr"
+    assert [entry["status"] for entry in body["history"]] == ["REQUESTED", "STARTING"]
+    assert "version" not in body
+    assert missing_status == 404
+
+
+def test_given_a_started_session_then_stop_answers_202_and_before_the_partner_id_409(
+    world: World, load_event: Callable[[str], Any], lambda_context: Any
+) -> None:
+    call_api(load_event("sessions/api-post-start-session.json"), lambda_context)
+    early_status, early = call_api(load_event("sessions/api-post-stop-session.json"), lambda_context)
+    handler_session_tasks.handler(load_event("sessions/task-start.json"), lambda_context)
+
+    status, body = call_api(load_event("sessions/api-post-stop-session.json"), lambda_context)
+
+    assert (early_status, early["error"]) == (409, "SessionNotStarted")
+    assert status == 202
+    assert body["stopRequestedAt"] == "2026-03-01T12:00:00.000Z"
+    assert body["executionArn"].endswith(":order-4711-start.stop")
+
+
+def test_given_a_queue_batch_with_one_bad_message_then_only_that_one_is_reported_failed(
+    world: World, load_event: Callable[[str], Any], lambda_context: Any
+) -> None:
+    event = load_event("sessions/sqs-start-session.json")
+
+    result = handler_session_api.handler(event, lambda_context)
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
+    assert world.record("fleet-run-42").requested_by == "queue"
+
+
+def test_given_task_events_then_the_tasks_handler_dispatches_and_finished_surfaces_by_name(
+    world: World, load_event: Callable[[str], Any], lambda_context: Any
+) -> None:
+    call_api(load_event("sessions/api-post-start-session.json"), lambda_context)
+
+    started = handler_session_tasks.handler(load_event("sessions/task-start.json"), lambda_context)
+    polled = handler_session_tasks.handler(load_event("sessions/task-poll.json"), lambda_context)
+    failed = handler_session_tasks.handler(load_event("sessions/task-record-failure.json"), lambda_context)
+
+    assert started == {"requestId": "order-4711-start", "status": "STARTING", "waitSeconds": 10}
+    assert polled["status"] == "STARTED"
+    assert failed == {"requestId": "order-4711-start", "recorded": True, "status": "ERROR"}
+    with pytest.raises(SessionFinished):
+        handler_session_tasks.handler(load_event("sessions/task-poll.json"), lambda_context)
+    assert world.record("order-4711-start").error == "KeyError: 'sessionStatus'"
