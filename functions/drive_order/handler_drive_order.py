@@ -1,0 +1,52 @@
+"""DriveOrderFunction: Drive key orders for users.
+
+- SQS (DriveOrderQueue): one "order a key for user" request per message, ordered exactly once;
+  a 429 (one order per user per 5 minutes) hides the message until Retry-After and reports it
+  failed, so it is delivered again later, never dropped.
+- Schedule (TrackOrders): polls the state of open orders.
+- Direct invoke `{"action": "receipt", "userId": ..., "orderId": ...}` (bbctl orders receipt) or
+  `{"action": "track"}`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from backbone.observability import logger, metrics, tracer
+from backbone.orders.service import place_from_queue, receipt, track
+from backbone.orders.settings import DriveOrderSettings
+from backbone.settings import load_settings
+
+# A batch where every record waits (keys syncing, throttled) is normal, not a function error.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> None:
+    place_from_queue(
+        record.body,
+        record.receipt_handle,
+        int(record.attributes.approximate_receive_count or 1),
+        load_settings(DriveOrderSettings),
+        label=record.message_id,
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = load_settings(DriveOrderSettings)
+    if "Records" in event:
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+    if event.get("action") == "receipt":
+        return receipt(settings, str(event.get("userId") or ""), str(event.get("orderId") or ""))
+    if event.get("action") == "track" or event.get("detail-type") == "Scheduled Event":
+        return track(settings)
+    raise ValueError("unsupported event: expected SQS records, a schedule, or an action (receipt, track)")

@@ -1,0 +1,298 @@
+"""Drive key orders: order a physical key for a user, exactly once per request, and track it.
+
+Plugsurfing allows one order per user per 5 minutes and answers 429 otherwise; that is a reason
+to wait (the queue message comes back after Retry-After), never to drop the request. 400 and 404
+(user not found) are final: the request is REJECTED with the reason.
+
+Exactly once per `requestId`: the record is created on first sight, a request already ORDERED (or
+REJECTED) is not ordered again, one processor at a time holds its lease, and ORDERING is recorded
+before the call. An attempt that finds a request whose earlier call may have reached Plugsurfing
+(a crash, a 5xx, a timeout) looks the order up in the user's order list before ordering again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pydantic import ValidationError
+
+from backbone.observability import MetricUnit, bind_correlation, logger, metrics
+from backbone.orders.errors import LeaseLost, RetryLater
+from backbone.orders.models import (
+    FINAL_ORDER_STATES,
+    DriveOrderRecord,
+    DriveOrderRequest,
+    DriveRequestState,
+)
+from backbone.partners.errors import BadRequest, NotFound, PartnerError, TooManyRequests
+
+if TYPE_CHECKING:
+    from backbone.orders.store import DriveOrderRepository
+    from backbone.partners.schemas import DriveKeyOrder, OrderAddress, OrderPlaced, Receipt
+
+DONE = frozenset({DriveRequestState.ORDERED, DriveRequestState.REJECTED, DriveRequestState.CLOSED})
+REJECTIONS: tuple[type[PartnerError], ...] = (BadRequest, NotFound)
+THROTTLE_MARGIN_SECONDS = 1.0  # come back just after the window, not on its edge
+
+
+class DriveOrdering(Protocol):
+    """The Drive order endpoints (PlugsurfingClient fits)."""
+
+    def order_charging_key(
+        self,
+        user_id: str,
+        address: OrderAddress | Mapping[str, Any],
+        taxation_country: str,
+        payment_option_id: str | None = None,
+    ) -> OrderPlaced: ...
+
+    def list_charging_key_orders(self, user_id: str) -> list[DriveKeyOrder]: ...
+
+    def get_order_receipt(self, user_id: str, order_id: str) -> Receipt: ...
+
+
+@dataclass(frozen=True)
+class DriveOrderConfig:
+    lease: timedelta = timedelta(seconds=60)
+    throttle: timedelta = timedelta(minutes=5)
+    """Wait after a 429 that carries no Retry-After: the partner's window."""
+    lookup_skew: timedelta = timedelta(seconds=30)
+    """Clock difference allowed when matching a partner order to our earlier call."""
+
+
+def parse_request(body: str) -> DriveOrderRequest:
+    return DriveOrderRequest.model_validate_json(body)
+
+
+def place_drive_order(
+    request: DriveOrderRequest,
+    *,
+    records: DriveOrderRepository,
+    partner: DriveOrdering,
+    clock: Callable[[], datetime],
+    owner: str,
+    config: DriveOrderConfig = DriveOrderConfig(),
+) -> DriveOrderRecord:
+    """Order the key for this request unless it was ordered (or refused) already."""
+    bind_correlation(drive_order_request_id=request.request_id, user_id=request.user_id)
+    now = clock()
+    if not records.put_new(DriveOrderRecord.from_request(request, now)):
+        existing = records.get(request.request_id)
+        if existing is not None and existing.state in DONE:
+            logger.info("drive order request already handled", extra={"state": existing.state})
+            return existing
+    record = records.acquire(request.request_id, owner, now, config.lease)
+    run = _Placing(records=records, partner=partner, clock=clock, config=config, record=record)
+    try:
+        run.place()
+    finally:
+        records.release(run.record)
+    return run.record
+
+
+def reject_invalid(body: str, error: ValidationError, records: DriveOrderRepository, now: datetime) -> bool:
+    """Record an invalid request as REJECTED if it names a request id (retrying cannot fix it).
+    Returns whether it could be recorded."""
+    problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+    metrics.add_metric(name="DriveOrdersRejected", unit=MetricUnit.Count, value=1)
+    try:
+        raw = json.loads(body)
+    except ValueError:
+        raw = None
+    if not isinstance(raw, dict):
+        raw = {}
+    request_id = raw.get("requestId")
+    if not isinstance(request_id, str) or not request_id.strip():
+        logger.error("invalid drive order request without a requestId; dropped", extra={"problems": problems})
+        return False
+    address = raw.get("address")
+    record = DriveOrderRecord(
+        request_id=request_id[:128],
+        user_id=str(raw.get("userId") or "?")[:128],
+        address={str(k): str(v) for k, v in address.items()} if isinstance(address, dict) else {},
+        taxation_country=str(raw.get("taxationCountry") or "")[:8],
+        state=DriveRequestState.REJECTED,
+        last_error=f"invalid request: {problems}"[:1000],
+        created_at=now,
+        updated_at=now,
+    )
+    stored = records.put_new(record)
+    logger.error("invalid drive order request rejected", extra={"problems": problems})
+    return stored
+
+
+class _Placing:
+    def __init__(
+        self,
+        *,
+        records: DriveOrderRepository,
+        partner: DriveOrdering,
+        clock: Callable[[], datetime],
+        config: DriveOrderConfig,
+        record: DriveOrderRecord,
+    ) -> None:
+        self.records, self.partner, self.clock, self.config = records, partner, clock, config
+        self.record = record
+
+    def place(self) -> None:
+        record = self.record
+        if record.state in DONE:
+            return
+        if record.requested_at is not None:  # an earlier call may have reached Plugsurfing
+            placed = self._find_placed()
+            if placed is not None:
+                logger.info("order found at Plugsurfing; not ordering again", extra={"order_id": placed.id})
+                self._ordered(placed.id, placed.state, placed.has_receipt)
+                return
+        self._save(state=DriveRequestState.ORDERING, requested_at=self.clock(), attempts=record.attempts + 1)
+        try:
+            placed_now = self.partner.order_charging_key(
+                record.user_id, record.address, record.taxation_country, record.payment_option_id
+            )
+        except TooManyRequests as throttled:
+            self._throttled(throttled)
+        except REJECTIONS as refused:
+            metrics.add_metric(name="DriveOrdersRejected", unit=MetricUnit.Count, value=1)
+            logger.warning("drive order rejected by Plugsurfing", extra={"status": refused.status})
+            reason = f"{refused.status}: {refused.detail or refused}"
+            self._save(state=DriveRequestState.REJECTED, last_error=reason)
+        except PartnerError as error:
+            # Maybe processed (5xx, timeout): stay ORDERING, the next attempt looks before ordering.
+            self._save(last_error=f"order call failed: {error}")
+            raise RetryLater(f"order call failed: {error}", error.retry_after) from error
+        else:
+            self._ordered(placed_now.id, placed_now.state, None)
+
+    def _throttled(self, throttled: TooManyRequests) -> None:
+        wait = throttled.retry_after if throttled.retry_after else self.config.throttle.total_seconds()
+        delay = wait + THROTTLE_MARGIN_SECONDS
+        metrics.add_metric(name="DriveOrdersThrottled", unit=MetricUnit.Count, value=1)
+        # A 429 proves this call was not processed: back to PENDING, no look-up needed next time.
+        self._save(
+            state=DriveRequestState.PENDING,
+            requested_at=None,
+            throttled=self.record.throttled + 1,
+            last_error=f"throttled by Plugsurfing (one order per user per 5 minutes); retry in {delay:.0f} s",
+        )
+        raise RetryLater("throttled by Plugsurfing", delay)
+
+    def _find_placed(self) -> DriveKeyOrder | None:
+        """The user's order our earlier call placed: created since that call, not another request's."""
+        record = self.record
+        assert record.requested_at is not None
+        taken = {
+            other.order_id
+            for other in self.records.by_user(record.user_id)
+            if other.order_id and other.request_id != record.request_id
+        }
+        since = record.requested_at - self.config.lookup_skew
+        candidates = [
+            order
+            for order in self.partner.list_charging_key_orders(record.user_id)
+            if order.id not in taken and order.created is not None and order.created >= since
+        ]
+        return min(candidates, key=lambda order: (order.created, order.id), default=None)
+
+    def _ordered(self, order_id: str, state: Any, has_receipt: bool | None) -> None:
+        metrics.add_metric(name="DriveOrdersPlaced", unit=MetricUnit.Count, value=1)
+        logger.info("drive key order placed", extra={"order_id": order_id, "order_state": state})
+        self._save(
+            state=DriveRequestState.ORDERED,
+            order_id=order_id,
+            order_state=state,
+            has_receipt=has_receipt,
+            ordered_at=self.clock(),
+            last_error=None,
+        )
+
+    def _save(self, **changes: Any) -> None:
+        updated = self.record.model_copy(update={**changes, "updated_at": self.clock()})
+        self.record = self.records.save(updated)
+
+
+# --- tracking ------------------------------------------------------------------------------------
+
+
+@dataclass
+class TrackReport:
+    users: int = 0
+    changed: list[str] = field(default_factory=list)
+    closed: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    failed_users: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "users": self.users,
+            "changed": self.changed,
+            "closed": self.closed,
+            "missing": self.missing,
+            "failedUsers": self.failed_users,
+        }
+
+
+def track_drive_orders(
+    records: DriveOrderRepository, partner: DriveOrdering, clock: Callable[[], datetime]
+) -> TrackReport:
+    """Poll each user with an open order once; record state changes (unknown states: UNKNOWN).
+    An order in a final state (filled, cancelled, refunded) is CLOSED and no longer polled."""
+    by_user: dict[str, list[DriveOrderRecord]] = defaultdict(list)
+    for record in records.by_state(DriveRequestState.ORDERED):
+        by_user[record.user_id].append(record)
+    report = TrackReport(users=len(by_user))
+    for user_id, open_records in sorted(by_user.items()):
+        try:
+            orders = {order.id: order for order in partner.list_charging_key_orders(user_id)}
+        except PartnerError as error:
+            logger.warning("could not list a user's orders", extra={"user_id": user_id, "error": str(error)})
+            report.failed_users.append(user_id)
+            continue
+        for record in open_records:
+            _track(record, orders.get(record.order_id or ""), records, clock, report)
+    if report.changed:
+        metrics.add_metric(name="DriveOrderStateChanges", unit=MetricUnit.Count, value=len(report.changed))
+    return report
+
+
+def _track(
+    record: DriveOrderRecord,
+    order: DriveKeyOrder | None,
+    records: DriveOrderRepository,
+    clock: Callable[[], datetime],
+    report: TrackReport,
+) -> None:
+    if order is None:
+        report.missing.append(record.request_id)
+        return
+    if order.state == record.order_state and order.has_receipt == record.has_receipt:
+        return
+    final = order.state in FINAL_ORDER_STATES
+    updated = record.model_copy(
+        update={
+            "order_state": order.state,
+            "has_receipt": order.has_receipt,
+            "state": DriveRequestState.CLOSED if final else DriveRequestState.ORDERED,
+            "updated_at": clock(),
+        }
+    )
+    try:
+        records.save(updated)
+    except LeaseLost:
+        return  # changed meanwhile: the next poll sees it again
+    report.changed.append(record.request_id)
+    if final:
+        report.closed.append(record.request_id)
+    logger.info(
+        "drive order state changed",
+        extra={"request_id": record.request_id, "from": record.order_state, "to": order.state},
+    )
+
+
+def receipt_url(partner: DriveOrdering, user_id: str, order_id: str) -> str:
+    """The receipt's URL (404 `NotFound` while there is none)."""
+    return partner.get_order_receipt(user_id, order_id).url

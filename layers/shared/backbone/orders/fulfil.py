@@ -1,0 +1,275 @@
+"""Fulfil one EMP key order exactly once, as a state machine persisted on the order item.
+
+    RECEIVED ─(fleet mapped? keys claimed)─> KEYS_CLAIMED ─(keys enabled for the fleet and
+    created at Plugsurfing by key sync)─> KEYS_CREATED ─(assign requested)─> ASSIGNING
+    ─(POST /emp/v1/order/{id}/assign)─> ASSIGNED
+
+Waiting states: UNMAPPED (no fleet for the organisation), BACKORDERED (not enough stock); the
+crawler re-enqueues them every run. Final: ASSIGNED, SKIPPED, FAILED.
+
+Exactly once:
+- one processor per order at a time (the order's lease), every write conditional on it;
+- keys are claimed with conditional writes (`KeyStore.claim_in_stock`, idempotent per order);
+- the keys are created at Plugsurfing by the charging-keys sync, fed by the table stream: we set
+  owner (the fleet) and ACTIVE, then wait until sync shows them registered. One component makes
+  key calls to Plugsurfing, and its 409 handling covers a key that already exists there;
+- "assign requested" (ASSIGNING) is recorded before the call; an attempt that finds ASSIGNING
+  (a crash after the call) asks Plugsurfing whether the order is ORDER_ASSIGNED before calling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+from backbone.errors import DomainError
+from backbone.keys import logic as key_logic
+from backbone.keys.errors import OutOfStock
+from backbone.keys.model import ChargingKey, KeyState, SyncState
+from backbone.observability import MetricUnit, bind_correlation, logger, metrics
+from backbone.orders.errors import NotFulfillable, RetryLater
+from backbone.orders.models import FINISHED, PARTNER_ASSIGNED, WAITING, KeyOrder, KeyOrderState, KeyToShip
+from backbone.partners.errors import BadRequest, Conflict, NotFound, PartnerError
+from backbone.partners.pagination import iter_pages
+
+if TYPE_CHECKING:
+    from backbone.keys.store import KeyRepository
+    from backbone.orders.crawl import OrderFeed
+    from backbone.orders.store import OrderRepository
+
+REFUSALS: tuple[type[PartnerError], ...] = (BadRequest, NotFound, Conflict)
+"""Answers to assign that a retry cannot change: the order goes to FAILED."""
+
+
+class KeyStock(Protocol):
+    """The charging-keys table as fulfilment uses it (KeyStore fits)."""
+
+    def claim_in_stock(self, count: int, order_id: str, now: datetime | None = None) -> list[ChargingKey]: ...
+    def get(self, uid: str) -> ChargingKey | None: ...
+
+
+class Keys(KeyStock, Protocol):
+    def find(self, identifier: str) -> ChargingKey | None: ...
+    def save(self, key: ChargingKey, *, expected_version: int) -> ChargingKey: ...
+
+
+@dataclass(frozen=True)
+class FulfilConfig:
+    lease: timedelta = timedelta(seconds=120)
+    assign_lookup_window: timedelta = timedelta(minutes=1)
+    """When checking whether Plugsurfing already assigned an order: its `created` +/- this."""
+
+
+def fulfil_order(
+    order_id: str,
+    *,
+    orders: OrderRepository,
+    keys: Keys,
+    feed: OrderFeed,
+    clock: Callable[[], datetime],
+    owner: str,
+    config: FulfilConfig = FulfilConfig(),
+) -> KeyOrder:
+    """Take the order as far as it can go now. Returns it in a final or waiting state; raises
+    `RetryLater` (the order is busy elsewhere, keys are still syncing, Plugsurfing is down)."""
+    bind_correlation(order_id=order_id)
+    order = orders.acquire(order_id, owner, clock(), config.lease)
+    run = _Fulfilment(orders=orders, keys=keys, feed=feed, clock=clock, config=config, order=order)
+    try:
+        run.advance()
+    finally:
+        orders.release(run.order)
+    return run.order
+
+
+def is_registered(key: ChargingKey | None) -> bool:
+    """Key sync has created and enabled the key at Plugsurfing for its current state."""
+    return (
+        key is not None
+        and key.state is KeyState.ACTIVE
+        and key.sync_state is SyncState.SYNCED
+        and key.partner.registered
+        and key.partner.enabled is True
+    )
+
+
+def hand_over(key: ChargingKey, order_id: str, fleet_id: str, now: datetime) -> ChargingKey:
+    """The claimed key, owned by the fleet and ACTIVE (unchanged if it already is)."""
+    if key.order_id != order_id:
+        raise NotFulfillable(f"key {key.uid} is no longer claimed for order {order_id}")
+    ours = key.owner_type == "fleet" and key.owner_id == fleet_id
+    if key.state is KeyState.ACTIVE and key.enabled and ours:
+        return key
+    if key.state is KeyState.RESERVED or (key.state is KeyState.ASSIGNED and ours):
+        assigned = key_logic.assign(key, fleet_id, "fleet", now)
+        return key_logic.enable(assigned, now, partner_mode="emp")
+    raise NotFulfillable(
+        f"key {key.uid} ({key.visual_number}) is {key.state} for {key.owner_type}:{key.owner_id}; "
+        "it cannot be handed to the order's fleet"
+    )
+
+
+class _Fulfilment:
+    def __init__(
+        self,
+        *,
+        orders: OrderRepository,
+        keys: Keys,
+        feed: OrderFeed,
+        clock: Callable[[], datetime],
+        config: FulfilConfig,
+        order: KeyOrder,
+    ) -> None:
+        self.orders, self.keys, self.feed, self.clock, self.config = orders, keys, feed, clock, config
+        self.order = order
+
+    def advance(self) -> None:
+        steps: dict[KeyOrderState, Callable[[], None]] = {
+            KeyOrderState.RECEIVED: self._claim,
+            KeyOrderState.UNMAPPED: self._claim,
+            KeyOrderState.BACKORDERED: self._claim,
+            KeyOrderState.KEYS_CLAIMED: self._create,
+            KeyOrderState.KEYS_CREATED: self._request_assign,
+            KeyOrderState.ASSIGNING: self._resume_assign,
+        }
+        started = self.order.state
+        while self.order.state not in FINISHED:
+            before = self.order.state
+            steps[before]()
+            if self.order.state in WAITING:
+                break
+        if self.order.state is not started:
+            logger.info("order advanced", extra={"from": started, "to": self.order.state})
+
+    # --- steps -----------------------------------------------------------------------------------
+
+    def _claim(self) -> None:
+        order = self.order
+        fleet_id = self.orders.fleet_for(order.organization_id)
+        if fleet_id is None:
+            metrics.add_metric(name="OrdersUnmapped", unit=MetricUnit.Count, value=1)
+            org = order.organization_id or "<none>"
+            hint = f"python -m bbctl orders map-org {org} FLEET_ID"
+            self._save(state=KeyOrderState.UNMAPPED, last_error=f"no fleet id for organisation {org}: {hint}")
+            return
+        if order.quantity < 1:
+            self._fail(f"quantity {order.quantity} is not a number of keys")
+            return
+        try:
+            claimed = self.keys.claim_in_stock(order.quantity, order.order_id, self.clock())
+        except OutOfStock as short:
+            metrics.add_metric(name="OrdersBackordered", unit=MetricUnit.Count, value=1)
+            logger.warning("order backordered", extra={"missing": short.missing})
+            self._save(
+                state=KeyOrderState.BACKORDERED,
+                fleet_id=fleet_id,
+                claimed=len(short.claimed),
+                keys=_shipping(short.claimed),
+                last_error=f"backordered: {short.missing} of {order.quantity} key(s) missing in stock",
+            )
+            return
+        if len(claimed) > order.quantity:
+            logger.warning("order holds more keys than it needs", extra={"claimed": len(claimed)})
+        shipped = sorted(claimed, key=lambda key: key.uid)[: order.quantity]
+        self._save(
+            state=KeyOrderState.KEYS_CLAIMED,
+            fleet_id=fleet_id,
+            claimed=len(shipped),
+            keys=_shipping(shipped),
+            last_error=None,
+        )
+
+    def _create(self) -> None:
+        """Hand each key to the fleet (ACTIVE: the stream syncs it to Plugsurfing), then wait
+        until key sync shows every key created there."""
+        order = self.order
+        fleet_id = order.fleet_id or ""
+        change = partial(hand_over, order_id=order.order_id, fleet_id=fleet_id, now=self.clock())
+        try:
+            for key in order.keys:
+                key_logic.change_key(self._key_repository(), key.uid, change)
+        except DomainError as refused:  # NotFulfillable, TransitionNotAllowed, KeyNotFound
+            self._fail(f"keys cannot be created: {refused.detail}")
+            return
+        current = {key.uid: self.keys.get(key.uid) for key in order.keys}
+        waiting = [uid for uid, key in current.items() if not is_registered(key)]
+        if waiting:
+            errors = [
+                f"{uid}: {key.sync_error}"
+                for uid, key in current.items()
+                if key is not None and key.sync_state is SyncState.ERROR
+            ]
+            note = f"key sync failed for {'; '.join(errors)}" if errors else None
+            if note != order.last_error:
+                self._save(last_error=note)
+            raise RetryLater(f"waiting for key sync to create {len(waiting)} key(s) at Plugsurfing")
+        self._save(state=KeyOrderState.KEYS_CREATED, last_error=None)
+
+    def _request_assign(self) -> None:
+        # Recorded before the call: whoever finds ASSIGNING asks Plugsurfing before calling again.
+        self._save(state=KeyOrderState.ASSIGNING, assign_requested_at=self.clock())
+        self._assign()
+
+    def _resume_assign(self) -> None:
+        if self._assigned_at_partner():
+            logger.info("order already ORDER_ASSIGNED at Plugsurfing; not assigning again")
+            self._assigned(PARTNER_ASSIGNED)
+            return
+        self._assign()
+
+    def _assign(self) -> None:
+        try:
+            answer = self.feed.assign_order(self.order.order_id)
+        except REFUSALS as refused:
+            self._fail(f"Plugsurfing refused to assign the order: {refused}")
+            return
+        except PartnerError as error:
+            # Outcome unknown (5xx, timeout) or a passing problem: stay ASSIGNING and ask first.
+            self._save(last_error=f"assign failed, will check and retry: {error}")
+            raise RetryLater(f"assign failed: {error}", error.retry_after) from error
+        self._assigned(answer.status or PARTNER_ASSIGNED)
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    def _assigned_at_partner(self) -> bool:
+        order = self.order
+        window = self.config.assign_lookup_window
+
+        def fetch(cursor: str | None) -> Any:
+            return self.feed.list_orders(
+                from_date=order.created_at - window,
+                to_date=order.created_at + window,
+                status=PARTNER_ASSIGNED,
+                cursor=cursor,
+            )
+
+        return any(candidate.id == order.order_id for page in iter_pages(fetch) for candidate in page.items)
+
+    def _assigned(self, partner_status: str) -> None:
+        metrics.add_metric(name="OrdersAssigned", unit=MetricUnit.Count, value=1)
+        self._save(
+            state=KeyOrderState.ASSIGNED,
+            assigned_at=self.clock(),
+            partner_status=partner_status,
+            last_error=None,
+        )
+
+    def _fail(self, reason: str) -> None:
+        metrics.add_metric(name="OrdersFailed", unit=MetricUnit.Count, value=1)
+        logger.error("order failed", extra={"reason": reason})
+        self._save(state=KeyOrderState.FAILED, last_error=reason)
+
+    def _save(self, **changes: Any) -> None:
+        updated = self.order.model_copy(update={**changes, "updated_at": self.clock()})
+        self.order = self.orders.save(updated)
+
+    def _key_repository(self) -> KeyRepository:
+        # change_key only finds and saves: the part of KeyRepository that `Keys` declares.
+        return cast("KeyRepository", self.keys)
+
+
+def _shipping(keys: list[ChargingKey]) -> list[KeyToShip]:
+    return [KeyToShip(uid=key.uid, visual_number=key.visual_number) for key in keys]

@@ -1,0 +1,62 @@
+"""Environment of the key-order functions (template section "Key-order processing")."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import Field
+
+from backbone.settings import PlugsurfingApiSettings
+
+
+class QueueRetrySettings(PlugsurfingApiSettings):
+    """How long a message that must wait (busy, keys syncing, partner down) stays hidden: the
+    base doubles with each receive, up to the maximum."""
+
+    queue_retry_base_seconds: int = Field(default=10, ge=0, le=900)
+    queue_retry_max_seconds: int = Field(default=900, ge=1, le=43_200)
+
+    def backoff(self, receive_count: int) -> int:
+        exponent = min(max(receive_count - 1, 0), 16)
+        return int(min(self.queue_retry_max_seconds, self.queue_retry_base_seconds * 2**exponent))
+
+
+class OrderCrawlSettings(PlugsurfingApiSettings):
+    """OrderCrawlFunction: GET /emp/v1/orders -> OrdersTable + OrderQueue."""
+
+    orders_table: str = Field(min_length=1)
+    order_queue_url: str = Field(min_length=1)
+    order_crawl_page_size: int = Field(default=100, ge=1, le=500)
+    order_crawl_overlap_seconds: int = Field(default=600, ge=0)
+    """fromDate = watermark minus this: the partner filter is strictly "created after", and
+    orders may show up a little after their `created` time."""
+    order_crawl_margin_ms: int = Field(default=15_000, ge=0)
+    """Stop fetching pages when less than this is left of the invocation."""
+    order_crawl_lease_seconds: int = Field(default=150, ge=1)
+    """Longer than the function timeout, so two crawls never overlap."""
+    order_stall_seconds: int = Field(default=900, ge=60)
+    """Orders in progress not updated for this long are enqueued again by the crawler."""
+
+    @property
+    def overlap(self) -> timedelta:
+        return timedelta(seconds=self.order_crawl_overlap_seconds)
+
+
+class OrderFulfilSettings(QueueRetrySettings):
+    """OrderFulfilFunction: OrderQueue -> keys claimed, created, order assigned."""
+
+    orders_table: str = Field(min_length=1)
+    charging_keys_table: str = Field(min_length=1)
+    order_queue_url: str = Field(min_length=1)
+    order_lease_seconds: int = Field(default=120, ge=1)
+    """Longer than the function timeout: one processor per order at a time."""
+
+
+class DriveOrderSettings(QueueRetrySettings):
+    """DriveOrderFunction: DriveOrderQueue -> POST .../charging-keys/order; scheduled tracking."""
+
+    drive_orders_table: str = Field(min_length=1)
+    drive_order_queue_url: str = Field(min_length=1)
+    drive_order_throttle_seconds: int = Field(default=300, ge=1)
+    """Plugsurfing's window of one order per user; the delay after a 429 without Retry-After."""
+    drive_order_lease_seconds: int = Field(default=60, ge=1)
