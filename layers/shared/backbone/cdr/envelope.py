@@ -22,6 +22,9 @@ class CdrEnvelope(BaseModel):
     partner_id: str = Field(alias="partnerId", min_length=1)
     received_at: datetime = Field(alias="receivedAt")
     raw: str = Field(min_length=2)
+    user_id: str | None = Field(default=None, alias="userId", min_length=1)
+    """drive-api only, optional: the Drive user the session belongs to. A Drive/EMP session JSON
+    does not name its user, so without it the CDR is not findable by driver (docs/cdr-ingestion.md)."""
 
     def to_message(self) -> str:
-        return self.model_dump_json(by_alias=True)
+        return self.model_dump_json(by_alias=True, exclude_none=True)

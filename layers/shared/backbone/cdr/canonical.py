@@ -1,0 +1,53 @@
+"""Canonical JSON and the payload hash: what makes two CDR payloads "the same".
+
+A partner may re-post a CDR with other whitespace, key order or number spelling (`16.5` vs
+`16.50`); that is the same CDR, so its hash must be the same. Rules: keys sorted, no whitespace,
+`null` members dropped (absent and null mean the same in these APIs), numbers written as their
+exact normalised decimal (never through a float). Strings are kept as they are; the parser
+normalises the time fields it knows before hashing (see `backbone.cdr.parse`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+
+def canonical_json(value: Any) -> str:
+    """`value` (parsed JSON: dict, list, str, bool, None, int, Decimal) as canonical text."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, int | Decimal | float):
+        return canonical_number(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, Mapping):
+        members = sorted((str(key), item) for key, item in value.items() if item is not None)
+        return (
+            "{"
+            + ",".join(
+                f"{json.dumps(key, ensure_ascii=False)}:{canonical_json(item)}" for key, item in members
+            )
+            + "}"
+        )
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(canonical_json(item) for item in value) + "]"
+    raise TypeError(f"not a JSON value: {type(value).__name__}")
+
+
+def canonical_number(value: int | Decimal | float) -> str:
+    """The shortest exact decimal text: 16.50 -> 16.5, 1840.0 -> 1840, 1E+2 -> 100, -0 -> 0."""
+    number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    if not number.is_finite():
+        raise ValueError(f"{value} is not a finite number")
+    if number.is_zero():
+        return "0"
+    return format(number.normalize(), "f")
+
+
+def payload_hash(value: Any) -> str:
+    """SHA-256 (hex) of the canonical JSON of `value`."""
+    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()

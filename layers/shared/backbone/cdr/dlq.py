@@ -1,0 +1,186 @@
+"""Operator tools for CdrDeadLetterQueue: look at what is there and why, and send it back.
+
+Two kinds of messages land there: CDRs ingestion refused as invalid (sent at once, reason in the
+`cdrRejectReason` attribute) and messages that failed five deliveries (throttling that outlasted
+retries, a bug): their reason is in the CdrIngestFunction logs under the message id.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from backbone.cdr.store import REJECT_ATTRIBUTES, REJECT_REASON
+from backbone.timeutil import to_storage
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef, MessageTypeDef
+
+_PEEK_VISIBILITY_S = 30
+_MOVE_VISIBILITY_S = 60
+_EXHAUSTED = (
+    "failed ingestion on every delivery (maxReceiveCount); see CdrIngestFunction logs for the message id"
+)
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    message_id: str
+    reason: str
+    sent_at: str | None
+    source: str | None
+    partner_id: str | None
+    session_id: str | None
+    body: str
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "messageId": self.message_id,
+            "reason": self.reason,
+            "sentAt": self.sent_at,
+            "source": self.source,
+            "partnerId": self.partner_id,
+            "sessionId": self.session_id,
+        }
+
+
+@dataclass(frozen=True)
+class RedriveResult:
+    method: str  # "move-task" (SQS moves them, asynchronously) or "copy" (sent, then deleted)
+    moved: int | None  # copy: how many; move-task: unknown when it starts
+    task_handle: str | None = None
+    move_task_error: str | None = None  # why the move task was not used, when it was tried
+
+
+def peek(sqs: SQSClient, dlq_url: str, limit: int = 10) -> list[DeadLetter]:
+    """Up to `limit` dead letters with their reasons. Messages are hidden while being read and
+    made visible again right after, so nothing is consumed."""
+    found: dict[str, DeadLetter] = {}
+    handles: list[str] = []
+    try:
+        while len(found) < limit:
+            messages = sqs.receive_message(
+                QueueUrl=dlq_url,
+                MaxNumberOfMessages=min(10, limit - len(found)),
+                VisibilityTimeout=_PEEK_VISIBILITY_S,
+                WaitTimeSeconds=1,
+                MessageSystemAttributeNames=["SentTimestamp"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            if not messages:
+                break
+            for message in messages:
+                handles.append(message["ReceiptHandle"])
+                found[message["MessageId"]] = describe(message)
+    finally:
+        for start in range(0, len(handles), 10):
+            chunk = handles[start : start + 10]
+            sqs.change_message_visibility_batch(
+                QueueUrl=dlq_url,
+                Entries=[
+                    {"Id": str(number), "ReceiptHandle": handle, "VisibilityTimeout": 0}
+                    for number, handle in enumerate(chunk)
+                ],
+            )
+    return list(found.values())
+
+
+def describe(message: MessageTypeDef) -> DeadLetter:
+    body = message.get("Body", "")
+    attributes: dict[str, Any] = dict(message.get("MessageAttributes", {}))
+    reason = attributes.get(REJECT_REASON, {}).get("StringValue") or _EXHAUSTED
+    sent = message.get("Attributes", {}).get("SentTimestamp")
+    envelope = _json_object(body)
+    raw = _json_object(str(envelope.get("raw", "")))
+    raw = raw.get("session-post", raw) if isinstance(raw.get("session-post"), dict) else raw
+    session_id = raw.get("session-id") or raw.get("sessionId")
+    return DeadLetter(
+        message_id=message["MessageId"],
+        reason=reason,
+        sent_at=to_storage(datetime.fromtimestamp(int(sent) / 1000, UTC)) if sent else None,
+        source=_text(envelope.get("source")),
+        partner_id=_text(envelope.get("partnerId")),
+        session_id=_text(session_id),
+        body=body,
+    )
+
+
+def redrive(
+    sqs: SQSClient, dlq_url: str, queue_url: str, max_messages: int | None = None, *, move_task: bool = True
+) -> RedriveResult:
+    """Send dead letters back to CdrQueue. Without a limit, SQS moves them itself
+    (StartMessageMoveTask) unless `move_task` is off; with a limit, or where that API is missing
+    (moto), each message is sent to CdrQueue and deleted from the dead-letter queue only after
+    the send succeeded: a crash in between leaves a duplicate, which ingestion ignores, never a
+    loss. The copy stops after the messages that were there when it started, so a CDR that is
+    refused again at once is not sent round in circles."""
+    error: str | None = None
+    if max_messages is None and move_task:
+        try:
+            handle = sqs.start_message_move_task(
+                SourceArn=_arn(sqs, dlq_url), DestinationArn=_arn(sqs, queue_url)
+            )
+            return RedriveResult("move-task", None, handle["TaskHandle"])
+        except (ClientError, NotImplementedError) as failure:
+            error = str(failure).splitlines()[0][:200]
+    waiting = int(
+        sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["ApproximateNumberOfMessages"])[
+            "Attributes"
+        ]["ApproximateNumberOfMessages"]
+    )
+    limit = waiting if max_messages is None else min(max_messages, waiting)
+    moved = 0
+    while moved < limit:
+        messages = sqs.receive_message(
+            QueueUrl=dlq_url,
+            MaxNumberOfMessages=min(10, limit - moved),
+            VisibilityTimeout=_MOVE_VISIBILITY_S,
+            WaitTimeSeconds=1,
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            break
+        for message in messages:
+            attributes = _forwarded_attributes(message.get("MessageAttributes", {}))
+            extra: dict[str, Any] = {"MessageAttributes": attributes} if attributes else {}
+            sqs.send_message(QueueUrl=queue_url, MessageBody=message["Body"], **extra)
+            sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+    return RedriveResult("copy", moved, move_task_error=error)
+
+
+def _forwarded_attributes(attributes: Mapping[str, Any]) -> dict[str, MessageAttributeValueTypeDef]:
+    """The producer's attributes, without our rejection notes (a redriven CDR starts afresh)."""
+    forwarded: dict[str, MessageAttributeValueTypeDef] = {}
+    for name, value in attributes.items():
+        if name in REJECT_ATTRIBUTES:
+            continue
+        kept: MessageAttributeValueTypeDef = {"DataType": value["DataType"]}
+        if "StringValue" in value:
+            kept["StringValue"] = value["StringValue"]
+        if "BinaryValue" in value:
+            kept["BinaryValue"] = value["BinaryValue"]
+        forwarded[name] = kept
+    return forwarded
+
+
+def _arn(sqs: SQSClient, queue_url: str) -> str:
+    return sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None

@@ -1,0 +1,261 @@
+"""The CDR as ingestion stores it, and its DynamoDB item (schema: docs/cdr-ingestion.md).
+
+One session has one current record (`sk = "CDR"`): an ONGOING update until the final CDR
+arrives, then FINAL and never changed again. A different final payload for a finished session
+is kept beside it as a correction (`sk = "CORRECTION#<payloadHash>"`).
+
+The `progress` key orders updates of one session so that DynamoDB can compare them in a
+ConditionExpression (`#progress < :progress`): a fixed-width string whose text order is the
+order "which update describes the session further along". See `Cdr.progress`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_FLOOR, Decimal
+from enum import StrEnum
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from pydantic import BaseModel, ConfigDict, Json, model_validator
+
+from backbone.cdr.envelope import CdrEnvelope, CdrSource
+from backbone.timeutil import from_storage, to_storage
+
+CURRENT_SK = "CDR"
+CORRECTION_PREFIX = "CORRECTION#"
+MAX_ENERGY_KWH = Decimal(10) ** 9
+"""Far above any charge (a TWh); bounds the fixed-width energy part of the progress key."""
+
+_NO_TIME = "0000-00-00T00:00:00.000Z"  # sorts before every real storage time
+_NO_ENERGY = "-" * 18  # sorts before every energy ("-" < "0")
+_ENERGY_SCALE = Decimal(10) ** 6  # the progress key compares energy to the Wh/1000 (1 mWh)
+
+# Global secondary indexes (template.yaml, CdrTable): name -> (hash attribute, range attribute).
+INDEXES: dict[str, tuple[str, str]] = {
+    "BySession": ("sessionId", "receivedAt"),
+    "ByDriver": ("driverKey", "startedAt"),
+    "ByEvse": ("evseId", "startedAt"),
+    "ByPartner": ("partnerId", "startedAt"),
+}
+
+
+class CdrStatus(StrEnum):
+    ONGOING = "ONGOING"  # no session stop time yet (OIOI) / Drive session STARTED
+    FINAL = "FINAL"  # session stop time present (OIOI) / Drive session COMPLETE
+
+
+class RecordKind(StrEnum):
+    CDR = "CDR"  # the current record of the session
+    CORRECTION = "CORRECTION"  # a different final CDR received after the first one
+
+
+class DriverType(StrEnum):
+    """OIOI `identifier-type`, plus the Drive API's user id."""
+
+    RFID = "rfid"
+    EVCO_ID = "evco-id"
+    USERNAME = "username"
+    DRIVE_USER = "drive-user"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Driver(_Frozen):
+    type: DriverType
+    id: str
+
+    @property
+    def key(self) -> str:
+        """The ByDriver index key, e.g. `rfid#04523022AA4881`."""
+        return f"{self.type.value}#{self.id}"
+
+
+class Cost(_Frozen):
+    """What the session costs, exactly: `amount` as sent (OIOI) or incl. VAT (Drive/EMP)."""
+
+    amount: Decimal
+    currency: str
+    amount_excl_vat: Decimal | None = None
+    vat_percent: Decimal | None = None
+
+
+class Cdr(_Frozen):
+    """One CDR payload, validated and normalised. Times are UTC; the partner's own text (with
+    its offsets and number spelling) is `raw`."""
+
+    partner_id: str
+    session_id: str
+    source: CdrSource
+    status: CdrStatus
+    started_at: datetime
+    stopped_at: datetime | None = None
+    charging_started_at: datetime | None = None
+    charging_stopped_at: datetime | None = None
+    energy_kwh: Decimal | None = None
+    cost: Cost | None = None
+    driver: Driver | None = None
+    evse_id: str | None = None
+    received_at: datetime
+    payload_hash: str
+    raw: str
+    partner_identifier: str | None = None  # OIOI partner-identifier of the session-post
+    balance_status: str | None = None  # Drive/EMP payment state when the CDR was taken
+
+    @property
+    def pk(self) -> str:
+        return f"{self.partner_id}#{self.session_id}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status is CdrStatus.FINAL
+
+    @property
+    def progress(self) -> str:
+        """`rank|chargingStop|chargingStarted|energy|receivedAt|payloadHash`, fixed width.
+
+        A final CDR (rank 1) is beyond every ongoing update (rank 0). Between ongoing updates:
+        a later charging stop, then charging having started, then more energy is further along;
+        `receivedAt` breaks ties and the hash makes the order total, so every permutation of the
+        same updates ends with the same record.
+        """
+        return "|".join(
+            (
+                "1" if self.is_final else "0",
+                _time_key(self.charging_stopped_at),
+                "1" if self.charging_started_at else "0",
+                _energy_key(self.energy_kwh),
+                to_storage(self.received_at),
+                self.payload_hash,
+            )
+        )
+
+    def to_item(self, kind: RecordKind = RecordKind.CDR) -> dict[str, Any]:
+        """The DynamoDB item (plain values: str and Decimal; absent values left out)."""
+        item: dict[str, Any] = {
+            "pk": self.pk,
+            "sk": CURRENT_SK if kind is RecordKind.CDR else f"{CORRECTION_PREFIX}{self.payload_hash}",
+            "kind": kind.value,
+            "status": self.status.value,
+            "progress": self.progress,
+            "partnerId": self.partner_id,
+            "sessionId": self.session_id,
+            "source": self.source,
+            "startedAt": to_storage(self.started_at),
+            "receivedAt": to_storage(self.received_at),
+            "payloadHash": self.payload_hash,
+            "raw": self.raw,
+        }
+        optional: dict[str, Any] = {
+            "stoppedAt": self.stopped_at and to_storage(self.stopped_at),
+            "chargingStartedAt": self.charging_started_at and to_storage(self.charging_started_at),
+            "chargingStoppedAt": self.charging_stopped_at and to_storage(self.charging_stopped_at),
+            "energyKwh": self.energy_kwh,
+            "evseId": self.evse_id,
+            "partnerIdentifier": self.partner_identifier,
+            "balanceStatus": self.balance_status,
+        }
+        if self.driver is not None:
+            optional |= {
+                "driverType": self.driver.type.value,
+                "driverId": self.driver.id,
+                "driverKey": self.driver.key,
+            }
+        if self.cost is not None:
+            optional |= {
+                "costAmount": self.cost.amount,
+                "costCurrency": self.cost.currency,
+                "costAmountExclVat": self.cost.amount_excl_vat,
+                "vatPercent": self.cost.vat_percent,
+            }
+        return item | {name: value for name, value in optional.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class StoredCdr:
+    """An item of CdrTable: the current record or a correction."""
+
+    kind: RecordKind
+    cdr: Cdr
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> StoredCdr:
+        def time(name: str) -> datetime | None:
+            return from_storage(item[name]) if name in item else None
+
+        driver = Driver(type=item["driverType"], id=item["driverId"]) if "driverType" in item else None
+        cost = None
+        if "costAmount" in item:
+            cost = Cost(
+                amount=item["costAmount"],
+                currency=item["costCurrency"],
+                amount_excl_vat=item.get("costAmountExclVat"),
+                vat_percent=item.get("vatPercent"),
+            )
+        cdr = Cdr(
+            partner_id=item["partnerId"],
+            session_id=item["sessionId"],
+            source=item["source"],
+            status=item["status"],
+            started_at=from_storage(item["startedAt"]),
+            stopped_at=time("stoppedAt"),
+            charging_started_at=time("chargingStartedAt"),
+            charging_stopped_at=time("chargingStoppedAt"),
+            energy_kwh=item.get("energyKwh"),
+            cost=cost,
+            driver=driver,
+            evse_id=item.get("evseId"),
+            received_at=from_storage(item["receivedAt"]),
+            payload_hash=item["payloadHash"],
+            raw=item["raw"],
+            partner_identifier=item.get("partnerIdentifier"),
+            balance_status=item.get("balanceStatus"),
+        )
+        return cls(RecordKind(item["kind"]), cdr)
+
+    def view(self) -> dict[str, Any]:
+        """A JSON-ready summary for operators (`bbctl cdr show`); amounts as exact strings."""
+        item = self.cdr.to_item(self.kind)
+        item.pop("progress")
+        return {name: str(value) if isinstance(value, Decimal) else value for name, value in item.items()}
+
+
+@dataclass(frozen=True)
+class StoredState:
+    """What the merge rules need to know about the current record of a session."""
+
+    status: CdrStatus
+    progress: str
+    payload_hash: str
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> StoredState:
+        return cls(CdrStatus(item["status"]), str(item["progress"]), str(item["payloadHash"]))
+
+
+class CdrQueueRecord(SqsRecordModel):
+    """An SQS record of CdrQueue, its body parsed as the CdrEnvelope contract. `body_text` keeps
+    the body as sent, so a dead letter is the very message that arrived."""
+
+    body: Json[CdrEnvelope]
+    body_text: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keep_body_text(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("body"), str):
+            return {**data, "body_text": data["body"]}
+        return data
+
+
+def _time_key(value: datetime | None) -> str:
+    return _NO_TIME if value is None else to_storage(value)
+
+
+def _energy_key(value: Decimal | None) -> str:
+    if value is None:
+        return _NO_ENERGY
+    return f"{int((value * _ENERGY_SCALE).to_integral_value(ROUND_FLOOR)):018d}"

@@ -1,0 +1,47 @@
+"""The CDR functions' data-access objects, built once per process (warm invocations reuse their
+connections)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cache
+
+import boto3
+
+from backbone.cdr.logic import IngestDependencies
+from backbone.cdr.partner import PlugsurfingSessionSource
+from backbone.cdr.reconcile import ReconcileDependencies, ReconcileOptions
+from backbone.cdr.settings import CdrIngestSettings, CdrReconcileSettings
+from backbone.cdr.store import AWS_CONFIG, DynamoCdrStore, SessionsTableReader, SqsCdrSender, SqsDeadLetters
+from backbone.secrets import plugsurfing_client_from
+
+
+@cache
+def ingest_dependencies(settings: CdrIngestSettings) -> IngestDependencies:
+    return IngestDependencies(
+        store=DynamoCdrStore(boto3.client("dynamodb", config=AWS_CONFIG), settings.cdr_table),
+        dead_letters=SqsDeadLetters(
+            boto3.client("sqs", config=AWS_CONFIG), settings.cdr_dead_letter_queue_url
+        ),
+    )
+
+
+@cache
+def reconcile_dependencies(settings: CdrReconcileSettings) -> ReconcileDependencies:
+    dynamodb = boto3.client("dynamodb", config=AWS_CONFIG)
+    return ReconcileDependencies(
+        poller=SessionsTableReader(dynamodb, settings.sessions_table),
+        partner=PlugsurfingSessionSource(plugsurfing_client_from(settings)),
+        cdrs=DynamoCdrStore(dynamodb, settings.cdr_table),
+        queue=SqsCdrSender(boto3.client("sqs", config=AWS_CONFIG), settings.cdr_queue_url),
+    )
+
+
+def reconcile_options(settings: CdrReconcileSettings) -> ReconcileOptions:
+    return ReconcileOptions(
+        partner_id=settings.cdr_partner_id,
+        partner_mode=settings.partner_mode,
+        lookback=timedelta(hours=settings.cdr_reconcile_lookback_hours),
+        settle=timedelta(minutes=settings.cdr_reconcile_settle_minutes),
+        history_limit=settings.cdr_reconcile_history_limit,
+    )

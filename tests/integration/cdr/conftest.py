@@ -1,0 +1,133 @@
+"""CDR integration fixtures: CdrTable and the CDR queues from template.yaml in moto, the
+functions' environment, and DynamoDB's per-item atomicity for concurrency tests."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities import parameters
+from moto.dynamodb.models import DynamoDBBackend
+
+from backbone.cdr.store import DynamoCdrStore
+from backbone.cdr.wiring import ingest_dependencies, reconcile_dependencies
+from backbone.observability import metrics
+from backbone.secrets import plugsurfing_client_from
+from backbone.settings import load_settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "cdr"))  # cdrfactory
+
+DRIVE_BASE_URL = "https://drive.test/drive"
+API_KEY = "test-plugsurfing-key"
+
+
+def _clear_caches() -> None:
+    parameters.clear_caches()
+    load_settings.cache_clear()
+    ingest_dependencies.cache_clear()
+    reconcile_dependencies.cache_clear()
+    plugsurfing_client_from.cache_clear()
+
+
+@pytest.fixture
+def cdr_env(monkeypatch: pytest.MonkeyPatch, aws: boto3.Session, resources: dict[str, str]) -> Iterator[None]:
+    """Both CDR functions' environment as the template sets it (Drive mode)."""
+    secret = resources["PlugsurfingApiKeySecret"]
+    aws.client("secretsmanager").put_secret_value(SecretId=secret, SecretString=API_KEY)
+    for name, value in {
+        "CDR_TABLE": resources["CdrTable"],
+        "CDR_QUEUE_URL": resources["CdrQueue"],
+        "CDR_DEAD_LETTER_QUEUE_URL": resources["CdrDeadLetterQueue"],
+        "SESSIONS_TABLE": resources["SessionsTable"],
+        "CDR_PARTNER_ID": "plugsurfing",
+        "PARTNER_MODE": "drive",
+        "DRIVE_API_BASE_URL": DRIVE_BASE_URL,
+        "PLUGSURFING_API_KEY_SECRET": secret,
+        "POWERTOOLS_SERVICE_NAME": "cdr-tests",
+    }.items():
+        monkeypatch.setenv(name, value)
+    _clear_caches()
+    monkeypatch.setattr(metrics, "namespace", "PlugsurfingBackboneTest")  # Metrics was built at import
+    metrics.clear_metrics()
+    yield
+    metrics.clear_metrics()
+    _clear_caches()
+
+
+@pytest.fixture
+def cdr_store(aws: boto3.Session, resources: dict[str, str]) -> DynamoCdrStore:
+    return DynamoCdrStore(aws.client("dynamodb"), resources["CdrTable"])
+
+
+@pytest.fixture
+def atomic_puts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB checks a put's condition and writes as one step; moto does not lock, so
+    concurrent tests would measure moto's race instead of ours. Give moto DynamoDB's guarantee."""
+    lock = threading.Lock()
+    original = DynamoDBBackend.put_item
+
+    def put_item(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(DynamoDBBackend, "put_item", put_item)
+
+
+@pytest.fixture
+def table_items(aws: boto3.Session, resources: dict[str, str]) -> Callable[[], dict[tuple[str, str], Any]]:
+    """`table_items()`: every item of CdrTable, by (pk, sk), as DynamoDB holds it."""
+    client = aws.client("dynamodb")
+
+    def scan() -> dict[tuple[str, str], Any]:
+        items = {}
+        for page in client.get_paginator("scan").paginate(
+            TableName=resources["CdrTable"], ConsistentRead=True
+        ):
+            for item in page["Items"]:
+                items[(item["pk"]["S"], item["sk"]["S"])] = item
+        return items
+
+    return scan
+
+
+@pytest.fixture
+def queue_messages(aws: boto3.Session) -> Callable[[str], list[dict[str, Any]]]:
+    """`queue_messages(url)`: receive (and delete) everything on a queue, with attributes."""
+    sqs = aws.client("sqs")
+
+    def drain(url: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        while messages := sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        ).get("Messages", []):
+            for message in messages:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                found.append(message)
+        return found
+
+    return drain
+
+
+@pytest.fixture
+def stream(aws: boto3.Session, resources: dict[str, str]) -> Callable[[], list[dict[str, Any]]]:
+    """`stream()`: CdrTable's stream records written since the last call (what billing sees)."""
+    table = aws.client("dynamodb").describe_table(TableName=resources["CdrTable"])["Table"]
+    streams = aws.client("dynamodbstreams")
+    shard = streams.describe_stream(StreamArn=table["LatestStreamArn"])["StreamDescription"]["Shards"][0]
+    state = {
+        "iterator": streams.get_shard_iterator(
+            StreamArn=table["LatestStreamArn"], ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+    }
+
+    def read() -> list[dict[str, Any]]:
+        answer = streams.get_records(ShardIterator=state["iterator"])
+        state["iterator"] = answer["NextShardIterator"]
+        return list(answer["Records"])
+
+    return read

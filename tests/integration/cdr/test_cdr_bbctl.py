@@ -1,0 +1,131 @@
+"""`bbctl cdr show|dlq|redrive` against moto: dead letters with their reasons, redrive back to
+CdrQueue (SQS's move task where it exists, else copy-then-delete), nothing lost on a failure."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+from cdrfactory import oioi, session_post_text
+from handler_cdr_ingest import handler
+from test_cdr_ingest_handler import sqs_event
+
+from backbone.cdr import dlq
+from backbone.cdr.store import REJECT_REASON
+from bbctl import Target
+from bbctl.__main__ import main as bbctl
+
+pytestmark = pytest.mark.usefixtures("cdr_env")
+Drain = Callable[[str], list[dict[str, Any]]]
+
+
+@pytest.fixture
+def cli(
+    resources: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., str]:
+    """Run `bbctl cdr ...` against moto; returns what it printed. Stack resolution (outputs,
+    local names) is the e2e tests' business."""
+    monkeypatch.setattr(Target, "output", lambda self, key, logical_id: resources[logical_id])
+
+    def run(*argv: str, code: int = 0) -> str:
+        capsys.readouterr()
+        assert bbctl(["cdr", *argv, "--region", "eu-west-1"]) == code
+        return capsys.readouterr().out
+
+    return run
+
+
+@pytest.fixture
+def dead_letters(lambda_context: Any, aws: boto3.Session, resources: dict[str, str]) -> list[str]:
+    """Two invalid CDRs parked by ingestion and one message that ran out of deliveries."""
+    bad = [oioi(session_post_text(f"S-bad-{n}", evse="nope")) for n in range(2)]
+    handler(sqs_event(*bad), lambda_context)
+    aws.client("sqs").send_message(QueueUrl=resources["CdrDeadLetterQueue"], MessageBody=bad[0].to_message())
+    return [envelope.to_message() for envelope in bad]
+
+
+def test_given_dead_letters_when_peeking_then_each_shows_its_reason_and_stays_in_the_queue(
+    cli: Callable[..., str], dead_letters: list[str], aws: boto3.Session, resources: dict[str, str]
+) -> None:
+    printed = [json.loads(line) for line in cli("dlq", "--json").splitlines()]
+
+    assert sorted(p["sessionId"] for p in printed) == ["S-bad-0", "S-bad-0", "S-bad-1"]
+    reasons = [p["reason"] for p in printed]
+    assert sum("connector-id" in reason for reason in reasons) == 2  # parked by ingestion
+    assert sum("maxReceiveCount" in reason for reason in reasons) == 1  # ran out of deliveries
+    assert len(dlq.peek(aws.client("sqs"), resources["CdrDeadLetterQueue"], 10)) == 3  # not consumed
+
+
+def test_given_dead_letters_when_redriven_then_they_are_back_on_the_cdr_queue_without_reject_notes(
+    cli: Callable[..., str], dead_letters: list[str], queue_messages: Drain, resources: dict[str, str]
+) -> None:
+    assert "3 message(s) sent back" in cli("redrive")
+
+    back = queue_messages(resources["CdrQueue"])
+    assert sorted(m["Body"] for m in back) == sorted([*dead_letters, dead_letters[0]])
+    assert all(REJECT_REASON not in m.get("MessageAttributes", {}) for m in back)
+    assert queue_messages(resources["CdrDeadLetterQueue"]) == []
+
+
+def test_given_a_limit_when_redriving_then_only_that_many_move(
+    cli: Callable[..., str], dead_letters: list[str], queue_messages: Drain, resources: dict[str, str]
+) -> None:
+    assert "2 message(s) sent back" in cli("redrive", "--max", "2")
+
+    assert len(queue_messages(resources["CdrQueue"])) == 2
+    assert len(queue_messages(resources["CdrDeadLetterQueue"])) == 1
+
+
+def test_given_the_send_fails_midway_when_redriving_then_no_message_is_lost(
+    dead_letters: list[str], aws: boto3.Session, resources: dict[str, str], queue_messages: Drain
+) -> None:
+    sqs = aws.client("sqs")
+    sent: list[str] = []
+    real_send = sqs.send_message
+
+    def flaky_send(**kwargs: Any) -> Any:
+        if len(sent) == 1:
+            raise ConnectionError("network gone")
+        sent.append(kwargs["MessageBody"])
+        return real_send(**kwargs)
+
+    sqs.send_message = flaky_send  # type: ignore[method-assign]
+    with pytest.raises(ConnectionError):
+        dlq.redrive(sqs, resources["CdrDeadLetterQueue"], resources["CdrQueue"])
+
+    on_queue = queue_messages(resources["CdrQueue"])
+    in_dlq = queue_messages_after_visibility(aws, resources["CdrDeadLetterQueue"])
+    assert len(on_queue) == 1
+    assert len(on_queue) + len(in_dlq) == 3
+
+
+def queue_messages_after_visibility(aws: boto3.Session, url: str) -> list[dict[str, Any]]:
+    """Messages still in a queue, including those hidden by an interrupted receive."""
+    sqs = aws.client("sqs")
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    count = int(attributes["ApproximateNumberOfMessages"]) + int(
+        attributes["ApproximateNumberOfMessagesNotVisible"]
+    )
+    return [{}] * count
+
+
+def test_given_an_ingested_session_when_shown_then_the_cdr_and_its_correction_are_listed(
+    cli: Callable[..., str], lambda_context: Any
+) -> None:
+    handler(sqs_event(oioi(session_post_text("S-show", cost="14.32"), 1)), lambda_context)
+    handler(sqs_event(oioi(session_post_text("S-show", cost="12.00"), 2)), lambda_context)
+
+    shown = json.loads(cli("show", "S-show", "--json"))
+
+    assert [(v["kind"], v["costAmount"]) for v in shown] == [("CDR", "14.32"), ("CORRECTION", "12.00")]
+    assert "raw" not in shown[0]
+    text = cli("show", "S-show", "--raw")
+    assert "energy=16.5 kWh cost=14.32 EUR" in text
+    assert '"session-id": "S-show"' in text
+    assert "no CDR" in cli("show", "S-nothing", code=1)

@@ -1,0 +1,204 @@
+"""Validation and normalisation of CDR payloads: exact numbers, UTC times, drivers, poison."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from cdrfactory import T0, drive, drive_session_text, oioi, session_post_text
+
+from backbone.cdr.envelope import CdrEnvelope
+from backbone.cdr.models import CdrStatus, DriverType, StoredCdr
+from backbone.cdr.parse import InvalidCdr, minor_to_amount, parse_cdr
+
+
+def test_given_the_spec_example_when_parsed_then_energy_and_cost_are_exact_decimals() -> None:
+    cdr = parse_cdr(oioi(session_post_text(energy="16.5", cost="14.32")))
+
+    assert cdr.energy_kwh == Decimal("16.5")
+    assert str(cdr.energy_kwh) == "16.5"
+    assert cdr.cost is not None
+    assert (cdr.cost.amount, cdr.cost.currency) == (Decimal("14.32"), "EUR")
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("0.1", "0.1"),
+        ("0.30000000000000004", "0.30000000000000004"),
+        ("12345678.123456789", "12345678.123456789"),
+    ],
+)
+def test_given_numbers_floats_cannot_hold_when_parsed_then_the_digits_survive(
+    written: str, expected: str
+) -> None:
+    cdr = parse_cdr(oioi(session_post_text(energy=written, cost=written)))
+
+    assert str(cdr.energy_kwh) == expected
+    assert cdr.cost is not None
+    assert str(cdr.cost.amount) == expected
+    assert cdr.to_item()["energyKwh"] == Decimal(expected)
+
+
+def test_given_offsets_when_parsed_then_times_are_stored_in_utc_and_raw_keeps_the_offset() -> None:
+    raw = session_post_text()
+    item = parse_cdr(oioi(raw)).to_item()
+
+    assert item["startedAt"] == "2026-03-01T10:00:00.000Z"
+    assert item["stoppedAt"] == "2026-03-01T16:00:00.000Z"
+    assert item["chargingStoppedAt"] == "2026-03-01T15:00:00.000Z"
+    assert item["raw"] == raw
+    assert "+01:00" in item["raw"]
+
+
+def test_given_the_whole_request_body_when_parsed_then_it_is_the_same_cdr_as_the_inner_object() -> None:
+    inner = session_post_text()
+    wrapped = '{"session-post": ' + inner + "}"
+
+    assert parse_cdr(oioi(wrapped)).payload_hash == parse_cdr(oioi(inner)).payload_hash
+
+
+def test_given_no_session_stop_when_parsed_then_the_cdr_is_ongoing() -> None:
+    cdr = parse_cdr(oioi(session_post_text(stop=None, charging_stop=None, cost=None)))
+
+    assert cdr.status is CdrStatus.ONGOING
+    assert cdr.stopped_at is None
+    assert cdr.progress.startswith("0|")
+
+
+@pytest.mark.parametrize(
+    ("identifier_type", "identifier", "driver_key"),
+    [
+        ("rfid", "4523022aa4881", "rfid#04523022AA4881"),
+        ("rfid", "not-hex", "rfid#NOT-HEX"),
+        ("evco-id", "de-8ps-c0cd0c002-q", "evco-id#DE8PSC0CD0C002Q"),
+        ("username", "Jane.Doe", "username#Jane.Doe"),
+    ],
+)
+def test_given_a_driver_identifier_when_parsed_then_it_has_one_spelling_for_the_index(
+    identifier_type: str, identifier: str, driver_key: str
+) -> None:
+    cdr = parse_cdr(oioi(session_post_text(uid=identifier, identifier_type=identifier_type)))
+
+    assert cdr.driver is not None
+    assert cdr.driver.key == driver_key
+
+
+def test_given_a_complete_drive_session_when_parsed_then_wh_and_minor_units_become_exact_kwh_and_money() -> (
+    None
+):
+    cdr = parse_cdr(
+        drive(drive_session_text(energy_wh=1840, minor_incl=1432, minor_excl=1146, currency="EUR"))
+    )
+
+    assert cdr.status is CdrStatus.FINAL
+    assert cdr.energy_kwh == Decimal("1.84")
+    assert str(cdr.energy_kwh) == "1.840"
+    assert cdr.cost is not None
+    assert (cdr.cost.amount, cdr.cost.amount_excl_vat, cdr.cost.currency) == (
+        Decimal("14.32"),
+        Decimal("11.46"),
+        "EUR",
+    )
+    assert cdr.cost.vat_percent == Decimal("25")
+    assert cdr.started_at == datetime(2026, 2, 18, 10, 41, 39, 148000, tzinfo=UTC)
+    assert cdr.stopped_at == datetime(2026, 2, 18, 10, 56, 39, 148000, tzinfo=UTC)
+    assert cdr.evse_id == "NO*XXX*EZzZ220218114136937169*1"
+    assert cdr.driver is not None
+    assert (cdr.driver.type, cdr.driver.id) == (
+        DriverType.DRIVE_USER,
+        "ourTestUser",
+    )
+    assert cdr.balance_status == "PAID"
+
+
+@pytest.mark.parametrize(
+    ("minor", "currency", "amount"),
+    [
+        (1432, "EUR", "14.32"),
+        (5, "EUR", "0.05"),
+        (500, "JPY", "500"),
+        (1234, "KWD", "1.234"),
+        (0, "NOK", "0.00"),
+    ],
+)
+def test_given_minor_units_when_converted_then_the_currency_exponent_applies(
+    minor: int, currency: str, amount: str
+) -> None:
+    assert minor_to_amount(minor, currency) == Decimal(amount)
+    assert str(minor_to_amount(minor, currency)) == amount
+
+
+def test_given_a_drive_session_without_user_when_parsed_then_it_has_no_driver() -> None:
+    assert parse_cdr(drive(drive_session_text(), user_id=None)).driver is None
+
+
+def test_given_a_started_drive_session_when_parsed_then_it_is_an_ongoing_cdr() -> None:
+    cdr = parse_cdr(drive(drive_session_text(status="STARTED", balance=None, duration="PT5M")))
+
+    assert cdr.status is CdrStatus.ONGOING
+    assert cdr.stopped_at is None
+    assert cdr.energy_kwh is None
+
+
+def test_given_a_payment_settling_when_the_session_is_sent_again_then_the_hash_is_the_same() -> None:
+    processing = parse_cdr(drive(drive_session_text(balance="PROCESSING", receipt=False)))
+    paid = parse_cdr(drive(drive_session_text(balance="PAID", receipt=True), received=60))
+
+    assert processing.payload_hash == paid.payload_hash
+
+
+def test_given_the_same_instant_with_another_offset_or_number_spelling_then_the_hash_is_the_same() -> None:
+    one = session_post_text(energy="16.5", stop="2026-03-01T17:00:00+01:00")
+    other = session_post_text(energy="16.50", stop="2026-03-01T16:00:00Z")
+
+    assert parse_cdr(oioi(one)).payload_hash == parse_cdr(oioi(other)).payload_hash
+
+
+def test_given_a_different_energy_then_the_hash_differs() -> None:
+    assert (
+        parse_cdr(oioi(session_post_text(energy="16.5"))).payload_hash
+        != parse_cdr(oioi(session_post_text(energy="16.6"))).payload_hash
+    )
+
+
+def test_given_a_stored_item_when_read_back_then_it_is_the_same_cdr() -> None:
+    cdr = parse_cdr(oioi(session_post_text()))
+
+    assert StoredCdr.from_item(cdr.to_item()).cdr == cdr
+
+
+@pytest.mark.parametrize(
+    ("envelope", "reason"),
+    [
+        (oioi("not json"), "not valid JSON"),
+        (oioi("[1, 2]"), "JSON object"),
+        (oioi(session_post_text(evse="not-an-evse")), "connector-id"),
+        (oioi(session_post_text(energy="-1")), "energy-consumed"),
+        (oioi(session_post_text(energy="NaN")), "not valid JSON"),
+        (oioi(session_post_text(currency="euro")), "currency"),
+        (oioi(session_post_text(stop="2026-03-01T09:00:00+01:00")), "before start"),
+        (oioi(session_post_text(energy="1000000001")), "out of range"),
+        (oioi(session_post_text(), partner="acme#1"), "must not contain '#'"),
+        (drive(drive_session_text(status="FAILED")), "FAILED session is not a CDR"),
+        (drive(drive_session_text(unit="MWH")), "energy unit"),
+        (drive(drive_session_text(energy_wh="18.5")), "energy.value"),
+        (drive(drive_session_text(duration="soon")), "duration"),
+        (drive(drive_session_text(start="2026-02-18T10:41:39")), "UTC offset"),
+        (drive(drive_session_text(currency="euro")), "currency"),
+    ],
+)
+def test_given_a_poison_payload_when_parsed_then_invalid_cdr_names_the_reason(
+    envelope: CdrEnvelope, reason: str
+) -> None:
+    with pytest.raises(InvalidCdr, match=reason):
+        parse_cdr(envelope)
+
+
+def test_given_a_drive_raw_with_float_energy_in_text_then_it_is_refused_not_rounded() -> None:
+    raw = json.loads(drive_session_text())
+    raw["energy"]["value"] = 1840.4
+    with pytest.raises(InvalidCdr):
+        parse_cdr(drive(json.dumps(raw), received=T0))

@@ -1,0 +1,119 @@
+"""`bbctl cdr ...`: look at CDRs and at the CDR dead-letter queue, and redrive it
+(docs/cdr-ingestion.md).
+
+    python -m bbctl cdr show SESSION_ID [--raw] [--json]
+    python -m bbctl cdr dlq [--limit N] [--json]
+    python -m bbctl cdr redrive [--max N]
+
+Logic: `backbone.cdr.store` (queries) and `backbone.cdr.dlq` (peek, redrive).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from backbone.cdr import dlq
+from backbone.cdr.store import DynamoCdrStore
+from bbctl import Target, add_target_arguments
+
+
+def register(groups: Any) -> None:
+    group = groups.add_parser("cdr", help="CDRs: show one session, the dead-letter queue, redrive it")
+    commands = group.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    show = commands.add_parser("show", help="the CDR and corrections of a session id (any partner)")
+    show.add_argument("session_id", metavar="SESSION_ID")
+    show.add_argument("--raw", action="store_true", help="include the partner's payload text")
+    show.add_argument("--json", action="store_true", help="print JSON (for scripts)")
+    add_target_arguments(show)
+    show.set_defaults(func=_show)
+
+    peek = commands.add_parser(
+        "dlq", help="messages in the CDR dead-letter queue, with reasons (not consumed)"
+    )
+    peek.add_argument("--limit", type=int, default=10, help="at most this many (default 10)")
+    peek.add_argument("--json", action="store_true", help="one JSON object per line")
+    add_target_arguments(peek)
+    peek.set_defaults(func=_dlq)
+
+    redrive = commands.add_parser("redrive", help="send dead letters back to the CDR queue")
+    redrive.add_argument("--max", type=int, dest="max_messages", help="move at most N messages")
+    add_target_arguments(redrive)
+    redrive.set_defaults(func=_redrive)
+
+
+def _queue_url(target: Target, output_key: str, logical_id: str) -> str:
+    where = target.output(output_key, logical_id)
+    if where.startswith("http"):
+        return where
+    return str(target.client("sqs").get_queue_url(QueueName=where)["QueueUrl"])
+
+
+def _show(args: argparse.Namespace) -> int:
+    target = Target.from_args(args)
+    store = DynamoCdrStore(target.client("dynamodb"), target.output("CdrTableName", "CdrTable"))
+    records = store.by_session(args.session_id)
+    if not records:
+        print(f"no CDR for session {args.session_id}")
+        return 1
+    views = []
+    for stored in records:
+        view = stored.view()
+        if not args.raw:
+            view.pop("raw")
+        views.append(view)
+    if args.json:
+        print(json.dumps(views, indent=2))
+        return 0
+    for view in views:
+        cost = f"{view.get('costAmount')} {view.get('costCurrency')}" if "costAmount" in view else "-"
+        print(
+            f"{view['kind']:<10} {view['status']:<8} partner={view['partnerId']} source={view['source']} "
+            f"energy={view.get('energyKwh', '-')} kWh cost={cost} started={view['startedAt']} "
+            f"stopped={view.get('stoppedAt', '-')} received={view['receivedAt']} "
+            f"hash={view['payloadHash'][:12]}"
+        )
+        if args.raw:
+            print(f"           raw: {view['raw']}")
+    return 0
+
+
+def _dlq(args: argparse.Namespace) -> int:
+    target = Target.from_args(args)
+    url = _queue_url(target, "CdrDeadLetterQueueUrl", "CdrDeadLetterQueue")
+    letters = dlq.peek(target.client("sqs"), url, args.limit)
+    for letter in letters:
+        if args.json:
+            print(json.dumps(letter.view()))
+        else:
+            print(
+                f"{letter.message_id} sent={letter.sent_at} source={letter.source} "
+                f"partner={letter.partner_id} session={letter.session_id}\n    reason: {letter.reason}"
+            )
+    if not args.json:
+        print(f"{len(letters)} message(s) shown")
+    return 0
+
+
+def _redrive(args: argparse.Namespace) -> int:
+    target = Target.from_args(args)
+    sqs = target.client("sqs")
+    result = dlq.redrive(
+        sqs,
+        _queue_url(target, "CdrDeadLetterQueueUrl", "CdrDeadLetterQueue"),
+        _queue_url(target, "CdrQueueUrl", "CdrQueue"),
+        args.max_messages,
+        move_task=not target.local,  # the local stack's SQS has no StartMessageMoveTask
+    )
+    if result.method == "move-task":
+        print(
+            f"SQS is moving the dead letters back (task {result.task_handle}); "
+            "`bbctl cdr dlq` shows what is left"
+        )
+    else:
+        if result.move_task_error:
+            print(f"StartMessageMoveTask not available ({result.move_task_error}); copying instead")
+        print(f"{result.moved} message(s) sent back to the CDR queue")
+    return 0
