@@ -16,7 +16,8 @@ FUNCTIONS = {
     for name, resource in TEMPLATE["Resources"].items()
     if resource["Type"] == "AWS::Serverless::Function"
 }
-PYTHONPATH = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["pythonpath"]
+PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
+PYTHONPATH = PYPROJECT["tool"]["pytest"]["ini_options"]["pythonpath"]
 
 
 def test_globals_target_python313_on_arm64_with_tracing_and_the_shared_layer() -> None:

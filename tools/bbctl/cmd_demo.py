@@ -135,5 +135,3 @@ def _load(args: argparse.Namespace) -> int:
     print(f"export OIOI_KEY={issued.api_key}")
     print(f"export PARTNER_IDENTIFIER={DEMO_PARTNER_IDENTIFIER}")
     return 0 if answer.status_code == 200 else 1
-
-

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from backbone.oioi.codes import (
     CodeFamily,
     ResultCode,
@@ -16,8 +19,6 @@ from backbone.oioi.codes import (
     is_success,
     parse_code,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 from ._spec import fixture_text
 

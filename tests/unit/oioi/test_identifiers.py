@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from backbone.oioi.identifiers import (
     UID_LENGTHS,
     InvalidEvcoId,
@@ -19,8 +22,6 @@ from backbone.oioi.identifiers import (
     validate_evco_id,
     validate_evse_id,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 HEX = "0123456789abcdefABCDEF"
 hex_text = st.text(alphabet=HEX, min_size=1, max_size=20)

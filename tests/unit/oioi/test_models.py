@@ -9,6 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
+
 from backbone.oioi.codes import ResultCode, UnknownResultCode
 from backbone.oioi.fields import as_utc
 from backbone.oioi.identifiers import InvalidUid
@@ -31,7 +33,6 @@ from backbone.oioi.models import (
     result_body,
 )
 from backbone.oioi.wire import loads
-from pydantic import ValidationError
 
 from ._spec import FIXTURES, fixture_json, fixture_text
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+
 from backbone.errors import DomainError
 from backbone.oioi.codes import ResultCode
 from backbone.oioi.models import RfidVerify, SessionPost
