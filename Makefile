@@ -5,6 +5,7 @@ SHELL := /bin/bash
 PYTHON_BOOT ?= python3
 VENV := .venv
 SAM_VENV := .venv-sam
+SCAN_VENV := .venv-scan
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 SAM := $(SAM_VENV)/bin/sam
@@ -17,7 +18,7 @@ export AWS_DEFAULT_REGION ?= eu-west-1
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-# --- setup: pinned dependencies into two virtualenvs (the SAM CLI pins its own boto3/click) ---
+# --- setup: pinned dependencies into three virtualenvs (the SAM CLI and checkov pin their own deps) ---
 $(VENV)/.installed: requirements/dev.txt layers/shared/requirements.txt
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
 	test -x $(UV) || $(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.9
@@ -32,20 +33,27 @@ $(SAM_VENV)/.installed: requirements/sam.txt $(VENV)/.installed
 	$(UV) pip sync --quiet --python $(SAM_VENV)/bin/python requirements/sam.txt
 	touch $@
 
-setup: $(VENV)/.installed $(SAM_VENV)/.installed ## Install pinned dependencies (.venv, .venv-sam)
+$(SCAN_VENV)/.installed: requirements/scan.txt $(VENV)/.installed
+	test -x $(SCAN_VENV)/bin/python || $(UV) venv --quiet --python $(PY) $(SCAN_VENV)
+	$(UV) pip sync --quiet --python $(SCAN_VENV)/bin/python requirements/scan.txt
+	touch $@
+
+setup: $(VENV)/.installed $(SAM_VENV)/.installed $(SCAN_VENV)/.installed ## Install pinned dependencies (.venv, .venv-sam, .venv-scan)
 
 # --- run locally: the whole product on this machine (no AWS account, no Docker) ---
 run: $(VENV)/.installed ## Set up and run the local stack in the foreground (Ctrl-C stops it)
 	$(PY) -m devstack run $(RUN_ARGS)
 
 # --- checks ---
-lint: setup ## ruff, mypy (strict on the layer), cfn-lint, sam validate (plain and --lint)
+lint: setup ## ruff, mypy (strict on the layer), cfn-lint, sam validate (plain and --lint), checkov
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --template template.yaml
 	$(SAM) validate --lint --template template.yaml
+	@# Skipped checks and why: .checkov.yaml (all resources) and Metadata beside a resource.
+	$(SCAN_VENV)/bin/checkov --config-file .checkov.yaml --file template.yaml
 
 format: $(VENV)/.installed ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .

@@ -52,6 +52,7 @@ def start_session() -> Response[str]:
 
 @app.get("/internal/sessions/<identifier>")
 def get_session(identifier: str) -> Response[str]:
+    bind_correlation(session_request_id=identifier)
     return _json(200, find_session(identifier, dependencies().store).view())
 
 
@@ -74,6 +75,7 @@ def refused(error: DomainError) -> Response[str]:
 
 def start_from_queue(record: SQSRecord) -> None:
     """One SessionStartQueue message: a StartRequest as JSON."""
+    logger.remove_keys(["session_request_id"])  # the batch's previous record's, until this one parses
     request = StartRequest.model_validate_json(record.body).model_copy(update={"requested_by": "queue"})
     bind_correlation(session_request_id=request.request_id)
     submit_start(request, dependencies(), clock())

@@ -4,7 +4,8 @@ Keys are read through Powertools Parameters, cached for `SECRET_MAX_AGE_SECONDS`
 either the bare key or JSON `{"apiKey": "..."}`. Clients are built once per process (warm
 invocations reuse their connection pool) and read the key on each request from that cache, so a
 rotated key takes effect within `SECRET_MAX_AGE_SECONDS` without a cold start. Key values are
-never logged nor put in error messages.
+never logged nor put in error messages. Every call is also counted as a metric
+(`backbone.partner_metrics`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from functools import cache, partial
 
 from aws_lambda_powertools.utilities import parameters
 
+from backbone.partner_metrics import oioi_call_hook, plugsurfing_call_hook
 from backbone.partners.oioi_client import OioiClient
 from backbone.partners.plugsurfing import PlugsurfingClient
 from backbone.settings import OioiClientSettings, PlugsurfingApiSettings
@@ -54,10 +56,15 @@ def plugsurfing_client_from(settings: PlugsurfingApiSettings) -> PlugsurfingClie
     return PlugsurfingClient(
         str(settings.drive_api_base_url),
         partial(get_api_key, settings.plugsurfing_api_key_secret),
+        on_call=plugsurfing_call_hook(),
     )
 
 
 @cache
 def oioi_client_from(settings: OioiClientSettings) -> OioiClient:
     """The OIOI client for `settings`, one per process."""
-    return OioiClient(str(settings.oioi_endpoint_url), partial(get_api_key, settings.oioi_api_key_secret))
+    return OioiClient(
+        str(settings.oioi_endpoint_url),
+        partial(get_api_key, settings.oioi_api_key_secret),
+        on_call=oioi_call_hook(),
+    )

@@ -2,7 +2,7 @@
 permission for it, validation, then the module of that message.
 
 Every refusal is a `DomainError` raised before anything is written; `responses.error_answer`
-turns it into the response.
+turns it into the response. Every outcome is counted (`OioiMessages`, by message and result code).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
-from backbone.observability import bind_correlation
+from backbone.observability import MetricUnit, bind_correlation, put_breakdown_metrics
 from backbone.oioi.models import (
     OIOI_MESSAGE_NAMES,
     ConnectorPostStatus,
@@ -32,7 +32,7 @@ from backbone.receiver import connector_post_status, rfid_verify, session_post, 
 from backbone.receiver.access import Caller
 from backbone.receiver.errors import BodyTooLarge, NotAccepted, NotAllowed
 from backbone.receiver.ports import Backends, Request
-from backbone.receiver.responses import Answer
+from backbone.receiver.responses import Answer, error_answer
 
 MAX_BODY_BYTES = 64 * 1024
 """Far above any OIOI message (a station with 99 connectors is ~15 KiB) and low enough that a
@@ -66,13 +66,48 @@ ACCEPTED_MESSAGES: frozenset[str] = frozenset(ROUTES)
 """The messages partners may send us (and API keys may be allowed)."""
 
 
+NO_MESSAGE = "none"
+"""The `message` dimension of requests refused before a message this endpoint accepts was read."""
+
+
+@dataclass
+class _Received:
+    """What the metric needs to know of a request however it ends: its message, once read."""
+
+    message: str = NO_MESSAGE
+
+
 def receive(
     body: bytes,
     authorizer_context: Mapping[str, Any] | None,
     backends: Backends,
     now: datetime,
 ) -> Answer:
-    """Handle one request body from the caller the authorizer identified."""
+    """Handle one request body from the caller the authorizer identified; count the outcome."""
+    received = _Received()
+    try:
+        answer = _receive(body, authorizer_context, backends, now, received)
+    except Exception as error:
+        count_message(received.message, error_answer(error))
+        raise
+    count_message(received.message, answer)
+    return answer
+
+
+def count_message(message: str, answer: Answer) -> None:
+    """`OioiMessages` by message (one of `ACCEPTED_MESSAGES` or `none`) and OIOI result code: both
+    small fixed sets, so the breakdown stays a few dozen metrics."""
+    code = str(answer.body.get("result", {}).get("code", "none"))
+    put_breakdown_metrics({"message": message, "code": code}, ("OioiMessages", MetricUnit.Count, 1))
+
+
+def _receive(
+    body: bytes,
+    authorizer_context: Mapping[str, Any] | None,
+    backends: Backends,
+    now: datetime,
+    received: _Received,
+) -> Answer:
     caller = Caller.from_context(authorizer_context)
     bind_correlation(partner_id=caller.partner_id, key_id=caller.key_id)
     if len(body) > MAX_BODY_BYTES:
@@ -91,6 +126,7 @@ def receive(
                 f"{name} is not accepted by this endpoint; it accepts {', '.join(sorted(ROUTES))}"
             )
         raise UnknownMessage(f"unknown message {shown!r}; this endpoint accepts {', '.join(sorted(ROUTES))}")
+    received.message = name
     if not caller.may_send(name):
         raise NotAllowed(f"this API key is not allowed to send {name}")
     bind_correlation(message=name)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from backbone.errors import InvalidRequest
 from backbone.keys.model import ChargingKey
+from backbone.observability import bind_correlation
 from backbone.oioi.codes import ResultCode
 from backbone.oioi.identifiers import InvalidUid
 from backbone.oioi.models import RfidVerify
@@ -23,6 +24,7 @@ def handle(message: RfidVerify, request: Request, backends: Backends) -> Answer:
         uid = message.normalised_uid()
     except InvalidUid as exc:
         raise InvalidRequest(f"rfid-verify.rfid: {exc}") from exc
+    bind_correlation(key_uid=uid)  # the name key sync and the key CLI log it under
     item = backends.charging_keys.get(uid)
     if item is None:
         return answer(ResultCode.EVCO_ID_NOT_FOUND)

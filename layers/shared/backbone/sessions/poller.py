@@ -20,11 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from backbone.cdr.envelope import CdrEnvelope
-from backbone.observability import MetricUnit, logger, metrics
+from backbone.observability import MetricUnit, bind_correlation, logger, metrics, put_breakdown_metrics
 from backbone.sessions.errors import (
+    PartnerRetryable,
     PartnerSessionGone,
     SessionFinished,
     SessionNotFound,
+    SessionRecordConflict,
     SessionRecordMissing,
     SessionTimedOut,
     StartRefused,
@@ -43,6 +45,8 @@ from backbone.sessions.schedule import PollPolicy, PollState, next_wait
 CDR_SOURCE = "drive-api"  # CdrEnvelope's name for the Drive/EMP REST APIs (both modes)
 _PARTNER_STATUSES = frozenset({Status.STARTING, Status.STARTED, Status.FAILED, Status.COMPLETE})
 _ERROR_TEXT_LIMIT = 1000
+# Where a session ends up (FAILED_TO_START may still turn STARTED late): `SessionsEnded` by status.
+_END_STATUSES = FINAL_STATUSES | {Status.COMPLETE, Status.FAILED_TO_START}
 
 
 @dataclass(frozen=True)
@@ -66,13 +70,22 @@ class TaskInput(BaseModel):
     error: dict[str, Any] | None = None  # the Catch's {Error, Cause} for record_failure
 
 
+# Raised on purpose: how a task tells the state machine to leave the loop or to retry. Counted
+# (`SessionTaskSignals`) so the function's Errors alarm can tell them from real failures.
+ASL_SIGNALS = (SessionFinished, SessionTimedOut, SessionNotFound, PartnerRetryable, SessionRecordConflict)
+
+
 def run_task(task: TaskInput, deps: TaskDependencies, now: datetime) -> dict[str, Any]:
     """Dispatch one task of the state machine."""
-    if task.action == "start":
-        return start_session(task.request_id, deps, now)
-    if task.action == "poll":
-        return poll_session(task.request_id, deps, now)
-    return record_failure(task.request_id, task.error or {}, deps, now)
+    try:
+        if task.action == "start":
+            return start_session(task.request_id, deps, now)
+        if task.action == "poll":
+            return poll_session(task.request_id, deps, now)
+        return record_failure(task.request_id, task.error or {}, deps, now)
+    except ASL_SIGNALS:
+        metrics.add_metric(name="SessionTaskSignals", unit=MetricUnit.Count, value=1)
+        raise
 
 
 def start_session(request_id: str, deps: TaskDependencies, now: datetime) -> dict[str, Any]:
@@ -103,6 +116,7 @@ def start_session(request_id: str, deps: TaskDependencies, now: datetime) -> dic
         start_requested_at=now,
         note="remote start accepted",
     )
+    bind_correlation(session_id=session_id)
     _commit(deps, record, started)
     logger.info("remote start accepted", extra={"session_id": session_id})
     return _continue(started, now, deps.policy)
@@ -149,6 +163,7 @@ def record_failure(
     if record is None:
         logger.error("poller failed for a request without record", extra={"error": detail})
         return {"requestId": request_id, "recorded": False}
+    bind_correlation(session_id=record.session_id)
     status = Status.COMPLETE if record.status == Status.COMPLETE else Status.ERROR
     failed = record.with_change(now, status=status, note=f"poller failed: {detail[:200]}", error=detail)
     _commit(deps, record, failed)
@@ -247,6 +262,8 @@ def _commit(deps: TaskDependencies, before: SessionRecord, after: SessionRecord)
         change = StatusChanged.between(before, after, note=added[0].note if added else None)
         deps.events.publish(change)
         metrics.add_metric(name="SessionStatusChanges", unit=MetricUnit.Count, value=1)
+        if after.status != before.status and after.status in _END_STATUSES:
+            put_breakdown_metrics({"status": after.status.value}, ("SessionsEnded", MetricUnit.Count, 1))
         logger.info(
             "session status changed",
             extra={"from": before.status, "to": after.status, "balance": after.balance_status},
@@ -258,6 +275,7 @@ def _load(store: SessionStore, request_id: str) -> SessionRecord:
     record = store.get(request_id)
     if record is None:
         raise SessionRecordMissing(f"no session record for request {request_id}")
+    bind_correlation(session_id=record.session_id)  # the partner's id, once remote start answered
     return record
 
 
