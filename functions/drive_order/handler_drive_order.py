@@ -27,6 +27,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
+    logger.remove_keys(["drive_order_request_id", "user_id"])  # ids belong to one record only
     place_from_queue(
         record.body,
         record.receipt_handle,

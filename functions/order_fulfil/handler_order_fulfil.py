@@ -22,6 +22,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
+    logger.remove_keys(["order_id"])  # correlation ids belong to one record, not the batch
     fulfil_from_queue(
         record.body,
         record.receipt_handle,

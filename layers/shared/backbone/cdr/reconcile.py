@@ -173,6 +173,9 @@ def _due(session: dict[str, Any], since: datetime, settled_before: datetime) -> 
         start = from_storage(str(session["startTime"]))
         duration = _DURATION.validate_python(session.get("duration") or "PT0S")
     except (KeyError, ValueError, ValidationError):
-        logger.warning("history session without a usable startTime/duration", extra={"session": session})
+        logger.warning(
+            "history session without a usable startTime/duration",
+            extra={"partner_session_id": session.get("sessionId")},
+        )
         return False
     return start >= since and start + duration <= settled_before
