@@ -13,6 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
+from boto3.dynamodb.types import TypeSerializer
+
+from backbone.keys.model import ChargingKey, KeyState
+from backbone.oioi.identifiers import uid_to_key_identifier
 
 pytestmark = pytest.mark.e2e
 
@@ -90,20 +94,18 @@ def staging_keys(stack: Any) -> None:
     inactive; 0477BD22AA4AAA does not exist."""
     table = stack.boto3_client("dynamodb")
     name = stack.ref("ChargingKeysTable")
-    for uid, enabled, state in (("04523022AA4881", True, "ACTIVE"), ("0477BD22AA4880", False, "IN_STOCK")):
-        table.put_item(
-            TableName=name,
-            Item={
-                "uid": {"S": uid},
-                "keyIdentifier": {"S": bytes.fromhex(uid)[::-1].hex()},
-                "visualNumber": {"S": f"E2E-{uid}"},
-                "enabled": {"BOOL": enabled},
-                "state": {"S": state},
-                "hasPaymentMethod": {"BOOL": True},
-                "validTo": {"S": "9999-12-31T23:59:59.000Z"},
-                "version": {"N": "0"},
-            },
+    serialize = TypeSerializer().serialize
+    for uid, state in (("04523022AA4881", KeyState.ACTIVE), ("0477BD22AA4880", KeyState.IN_STOCK)):
+        key = ChargingKey(
+            uid=uid,
+            keyIdentifier=uid_to_key_identifier(uid),
+            visualNumber=f"E2E-{uid}",
+            enabled=state is KeyState.ACTIVE,
+            state=state,
+            hasPaymentMethod=True,
         )
+        # The record's own serialisation, so the sparse whitelist attribute is right too.
+        table.put_item(TableName=name, Item={k: serialize(v) for k, v in key.to_item().items()})
 
 
 def stations(stack: Any) -> list[dict[str, Any]]:

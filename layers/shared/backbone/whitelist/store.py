@@ -1,0 +1,215 @@
+"""WhitelistAuditTable (template: WhitelistAuditTable, pk/sk strings, TTL on `expiresAt`).
+
+Items:
+- `PUSH` / `<time>#<attempt>`: one per attempt (`PushAttempt`), newest last; `bbctl whitelist
+  history` queries them backwards.
+- `LAST` / `SENT`: the last success (`LastSuccess`), written in one transaction with its attempt.
+- `LIST#<attempt sk>` / `0000`, `0001`...: the UIDs of a SENT attempt, newline-joined, zlib,
+  cut into chunks below DynamoDB's 400 KB item limit, so any list size stays recoverable.
+- `LOCK` / `PUSH`: the push lock (conditional put; `expiresAt` in epoch seconds, also the TTL).
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.types import Binary
+from botocore.exceptions import ClientError
+
+from backbone.timeutil import from_storage, to_storage
+from backbone.whitelist.logic import LockHolder
+from backbone.whitelist.models import LastSuccess, PushAttempt
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+PUSH_PARTITION = "PUSH"
+LAST_KEY = {"pk": "LAST", "sk": "SENT"}
+LOCK_KEY = {"pk": "LOCK", "sk": "PUSH"}
+LIST_PREFIX = "LIST#"
+CHUNK_BYTES = 350_000
+_TIME_FIELDS = ("at", "previousAt")
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+class AuditStore:
+    """`AuditLog` on DynamoDB (boto3 resource API)."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    @classmethod
+    def for_table(cls, table_name: str, *, session: boto3.Session | None = None) -> AuditStore:
+        return cls((session or boto3.Session()).resource("dynamodb").Table(table_name))
+
+    # --- lock ------------------------------------------------------------------------------------
+
+    def acquire_lock(self, owner: str, trigger: str, now: datetime, ttl: timedelta) -> LockHolder | None:
+        """Conditional put: succeeds when there is no lock or it has expired (TTL deletion is
+        lazy, so expiry is checked here, not left to DynamoDB)."""
+        expires = now + ttl
+        try:
+            self.table.put_item(
+                Item={
+                    **LOCK_KEY,
+                    "owner": owner,
+                    "trigger": trigger,
+                    "acquiredAt": to_storage(now),
+                    "expiresAt": int(expires.timestamp()),
+                },
+                ConditionExpression="attribute_not_exists(pk) OR expiresAt < :now",
+                ExpressionAttributeValues={":now": int(now.timestamp())},
+            )
+        except ClientError as error:
+            if _code(error) != _CONDITION_FAILED:
+                raise
+            item = self.table.get_item(Key=LOCK_KEY, ConsistentRead=True).get("Item") or {}
+            return LockHolder(
+                owner=str(item.get("owner", "?")),
+                trigger=str(item.get("trigger", "?")),
+                acquired_at=from_storage(str(item.get("acquiredAt") or to_storage(now))),
+                expires_at=datetime.fromtimestamp(int(str(item.get("expiresAt", 0))), tz=UTC),
+            )
+        return None
+
+    def release_lock(self, owner: str) -> None:
+        """Delete the lock if it is still ours (an expired one may have been taken over)."""
+        try:
+            self.table.delete_item(
+                Key=LOCK_KEY,
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":owner": owner},
+            )
+        except ClientError as error:
+            if _code(error) != _CONDITION_FAILED:
+                raise
+
+    # --- attempts --------------------------------------------------------------------------------
+
+    def last_success(self) -> LastSuccess | None:
+        item = self.table.get_item(Key=LAST_KEY, ConsistentRead=True).get("Item")
+        if item is None:
+            return None
+        return LastSuccess.model_validate(_from_item(item))
+
+    def record(self, attempt: PushAttempt) -> None:
+        self.table.put_item(Item=_attempt_item(attempt))
+
+    def record_sent(self, attempt: PushAttempt, uids: Iterable[str]) -> PushAttempt:
+        """Store the UID list (chunks first: a crash leaves only unreferenced chunks), then the
+        attempt and the new last success in one transaction."""
+        chunks = self._store_list(attempt.key, uids)
+        stored = attempt.model_copy(update={"list_chunks": chunks})
+        last = LastSuccess(
+            at=stored.at,
+            count=stored.count or 0,
+            sha256=stored.sha256 or "",
+            audit_key=stored.key,
+            list_chunks=chunks,
+        )
+        items = (_attempt_item(stored), {**LAST_KEY, **_to_item(last.model_dump(by_alias=True, mode="json"))})
+        # The resource's client serialises plain values itself (boto3's transformation).
+        self.table.meta.client.transact_write_items(
+            TransactItems=[{"Put": {"TableName": self.table.name, "Item": item}} for item in items]
+        )
+        return stored
+
+    def history(self, limit: int = 20) -> list[PushAttempt]:
+        """The newest `limit` attempts, newest first."""
+        page = self.table.query(
+            KeyConditionExpression=Key("pk").eq(PUSH_PARTITION), ScanIndexForward=False, Limit=limit
+        )
+        return [_attempt(item) for item in page.get("Items", [])]
+
+    def find(self, time_prefix: str) -> list[PushAttempt]:
+        """Attempts whose sort key starts with `time_prefix` (e.g. `2026-01-02T03:00`), oldest first."""
+        condition = Key("pk").eq(PUSH_PARTITION) & Key("sk").begins_with(time_prefix)
+        return [_attempt(item) for item in self._query(condition)]
+
+    def sent_uids(self, attempt: PushAttempt) -> list[str] | None:
+        """The UIDs a SENT attempt pushed (None: not stored for this attempt)."""
+        if attempt.list_chunks == 0:
+            return None
+        data = b"".join(
+            bytes(item["data"].value) for item in self._query(Key("pk").eq(LIST_PREFIX + attempt.key))
+        )
+        text = zlib.decompress(data).decode("ascii")
+        return text.split("\n") if text else []
+
+    # --- internals -------------------------------------------------------------------------------
+
+    def _store_list(self, key: str, uids: Iterable[str]) -> int:
+        """Newline-joined UIDs, zlib-compressed while streaming, in chunks of `CHUNK_BYTES`."""
+        compressor = zlib.compressobj(level=6)
+        compressed = bytearray()
+        for index, uid in enumerate(uids):
+            compressed += compressor.compress(("\n" if index else "").encode() + uid.encode())
+        compressed += compressor.flush()
+        count = max(1, -(-len(compressed) // CHUNK_BYTES))
+        with self.table.batch_writer() as batch:
+            for number in range(count):
+                chunk = bytes(compressed[number * CHUNK_BYTES : (number + 1) * CHUNK_BYTES])
+                batch.put_item(Item={"pk": LIST_PREFIX + key, "sk": f"{number:04d}", "data": Binary(chunk)})
+        return count
+
+    def _query(self, condition: Any) -> Iterator[dict[str, Any]]:
+        arguments: dict[str, Any] = {"KeyConditionExpression": condition}
+        while True:
+            page = self.table.query(**arguments)
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+@cache
+def audit_store(table_name: str) -> AuditStore:
+    """One store per table and process (warm invocations reuse the connection pool)."""
+    return AuditStore.for_table(table_name)
+
+
+def _attempt_item(attempt: PushAttempt) -> dict[str, Any]:
+    data = attempt.model_dump(by_alias=True, mode="json", exclude_none=True)
+    data.pop("key")
+    return {"pk": PUSH_PARTITION, "sk": attempt.key, **_to_item(data)}
+
+
+def _attempt(item: dict[str, Any]) -> PushAttempt:
+    data = _from_item(item)
+    data["key"] = data.pop("sk")
+    return PushAttempt.model_validate(data)
+
+
+def _to_item(data: dict[str, Any]) -> dict[str, Any]:
+    """JSON-mode dump -> DynamoDB values: times in the storage format, floats as Decimal."""
+    for name in _TIME_FIELDS:
+        if isinstance(data.get(name), str):
+            data[name] = to_storage(from_storage(data[name]))
+    converted: dict[str, Any] = json.loads(json.dumps(data), parse_float=Decimal)
+    return converted
+
+
+def _from_item(item: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB values -> model input: Decimals back to int/float."""
+    data: dict[str, Any] = json.loads(json.dumps(item, default=_number))
+    data.pop("pk", None)
+    return data
+
+
+def _number(value: object) -> int | float:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))

@@ -1,0 +1,158 @@
+"""The whitelist push on the local stack: the schedule fires WhitelistPushFunction, the Plugsurfing
+simulator ends up with exactly the enabled, valid, normalised UIDs; an empty list is refused
+(docs/whitelist-push.md, walkthrough)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+
+from backbone.keys.model import ChargingKey, KeyState
+from backbone.keys.store import KeyStore
+from backbone.oioi.identifiers import uid_to_key_identifier
+
+pytestmark = pytest.mark.e2e
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PARTNER = "change-me-partner-identifier"  # template default of OioiPartnerIdentifier
+
+
+def key_table(stack: Any) -> Any:
+    session = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=stack.region
+    )
+    return session.resource("dynamodb", endpoint_url=stack.aws_endpoint).Table(stack.ref("ChargingKeysTable"))
+
+
+def new_key(raw_uid: str, **fields: Any) -> ChargingKey:
+    values: dict[str, Any] = {
+        "uid": raw_uid,
+        "keyIdentifier": uid_to_key_identifier(raw_uid),
+        "visualNumber": f"E2E-{raw_uid}",
+        "state": KeyState.ACTIVE,
+        "enabled": True,
+    }
+    return ChargingKey.model_validate(values | fields)
+
+
+def whitelistable_now(table: Any) -> list[str]:
+    """The oracle, independent of the push's index query: scan every key, keep the enabled,
+    ACTIVE ones whose validity window contains now."""
+    now = datetime.now(UTC)
+    uids: set[str] = set()
+    arguments: dict[str, Any] = {}
+    while True:
+        page = table.scan(**arguments)
+        for item in page.get("Items", []):
+            key = ChargingKey.from_item(item)
+            if key.whitelisted and key.valid_at(now):
+                uids.add(key.uid)
+        if "LastEvaluatedKey" not in page:
+            return sorted(uids)
+        arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def received(stack: Any) -> list[str] | None:
+    latest = httpx.get(f"{stack.sim_url}/_sim/whitelists", timeout=10).json()["latest"]
+    return latest.get(PARTNER)
+
+
+def bbctl(stack: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT / "tools"),
+        "AWS_ENDPOINT_URL": stack.aws_endpoint,
+        "AWS_DEFAULT_REGION": stack.region,
+    }
+    for name in ("AWS_PROFILE", "BBCTL_STACK_NAME", "WHITELIST_AUDIT_TABLE"):
+        env.pop(name, None)
+    return subprocess.run(
+        [sys.executable, "-m", "bbctl", "whitelist", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_given_seeded_keys_when_the_schedule_fires_then_the_simulator_holds_exactly_the_valid_normalised_uids(
+    stack: Any,
+) -> None:
+    table = key_table(stack)
+    keys = KeyStore(table)
+    now = datetime.now(UTC)
+    tag = secrets.token_hex(3)  # fresh UIDs: the stack is shared with other e2e tests
+    upper = tag.upper()
+    # raw UID as an operator may type it -> what the receiver must get (upper case, 8/14/20)
+    valid = {tag: f"00{upper}", f"{tag}ab12cd34": f"{upper}AB12CD34", f"{tag}0a0b": f"0000{upper}0A0B"}
+    not_valid = [
+        new_key(f"03{tag}01", validFrom=now + timedelta(days=1)),
+        new_key(f"03{tag}02", validTo=now - timedelta(days=1)),
+        new_key(f"03{tag}03", enabled=False, state=KeyState.DISABLED),
+        new_key(f"03{tag}04", enabled=False, state=KeyState.LOST),
+    ]
+    for raw in valid:
+        keys.put_new(new_key(raw, validTo=now + timedelta(days=30)))
+    for key in not_valid:
+        keys.put_new(key)
+
+    fired = stack.fire("WhitelistPushFunction", "Scheduled")
+
+    assert fired["status"] == "ok", fired
+    assert fired["result"]["outcome"] == "SENT", fired["result"]["message"]
+    pushed = received(stack)
+    assert pushed == whitelistable_now(table)
+    assert set(valid.values()) <= set(pushed or [])
+    assert not {key.uid for key in not_valid} & set(pushed or [])
+    assert fired["result"]["count"] == len(pushed or [])
+    history = bbctl(stack, "history", "--limit", "1")
+    assert history.returncode == 0, history.stderr
+    assert "schedule SENT" in " ".join(history.stdout.split())
+
+
+@pytest.fixture
+def no_whitelisted_keys(stack: Any) -> Iterator[None]:
+    """Take every key off the Whitelist index for one test (only the sparse attribute: no key
+    changes state, so nothing is synced), and put them back afterwards."""
+    table = key_table(stack)
+    parked = [uid for page in KeyStore(table).iter_whitelist_pages() for uid in page]
+    for uid in parked:
+        table.update_item(Key={"uid": uid}, UpdateExpression="REMOVE whitelist")
+    try:
+        yield
+    finally:
+        for uid in parked:
+            table.update_item(
+                Key={"uid": uid},
+                UpdateExpression="SET whitelist = :on",
+                ExpressionAttributeValues={":on": "ENABLED"},
+            )
+
+
+@pytest.mark.usefixtures("no_whitelisted_keys")
+def test_given_no_whitelisted_keys_when_an_operator_pushes_then_the_guard_refuses_the_empty_list(
+    stack: Any,
+) -> None:
+    before = received(stack)
+
+    pushed = bbctl(stack, "push")
+
+    assert pushed.returncode == 1, pushed.stderr
+    assert "REFUSED_EMPTY" in pushed.stdout
+    assert "the list is empty" in pushed.stdout
+    assert received(stack) == before
+    shown = bbctl(stack, "show", "last", "--json")
+    assert '"outcome": "REFUSED_EMPTY"' in shown.stdout
+    assert '"trigger": "manual"' in shown.stdout
