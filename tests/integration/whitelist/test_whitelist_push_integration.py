@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import NOW, Pusher, active_key
+from whitelistkit import NOW, Pusher, active_key
 
 from backbone.keys.model import KeyState
 from backbone.keys.store import KeyStore

@@ -17,6 +17,7 @@ import boto3
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
+from backbone.dynamo import items, pages
 from backbone.keys.errors import ConcurrentModification, DuplicateKey, OutOfStock
 from backbone.keys.model import WHITELIST_PARTITION, ChargingKey, KeyState, PartnerView, SyncState
 from backbone.oioi.identifiers import InvalidUid, normalise_uid
@@ -112,14 +113,8 @@ class KeyStore:
             for item in self._query(BY_STATE, Key("state").eq(str(state))):
                 yield ChargingKey.from_item(item)
             return
-        arguments: dict[str, Any] = {}
-        while True:
-            page = self.table.scan(**arguments)
-            for item in page.get("Items", []):
-                yield ChargingKey.from_item(item)
-            if "LastEvaluatedKey" not in page:
-                return
-            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for item in items(self.table.scan):
+            yield ChargingKey.from_item(item)
 
     def existing_uids(self, uids: Sequence[str]) -> set[str]:
         """Which of `uids` are already in the table (batched consistent reads)."""
@@ -172,18 +167,14 @@ class KeyStore:
             "KeyConditionExpression": Key("whitelist").eq(WHITELIST_PARTITION) & Key("validTo").gte(moment),
             "Limit": page_size,
         }
-        while True:
-            page = self.table.query(**arguments)
+        for page in pages(self.table.query, **arguments):
             uids = [
                 str(item["uid"])
-                for item in page.get("Items", [])
+                for item in page
                 if str(item.get("validFrom") or "") <= moment  # absent: valid from the start
             ]
             if uids:
                 yield uids
-            if "LastEvaluatedKey" not in page:
-                return
-            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     # --- writes ----------------------------------------------------------------------------------
 
@@ -424,21 +415,10 @@ class KeyStore:
         arguments |= _projection(projection)
         if page_size:
             arguments["Limit"] = page_size
-        while True:
-            page = self.table.query(**arguments)
-            yield from page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return
-            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return items(self.table.query, **arguments)
 
     def _scan(self, *, projection: tuple[str, ...]) -> Iterator[dict[str, Any]]:
-        arguments: dict[str, Any] = _projection(projection)
-        while True:
-            page = self.table.scan(**arguments)
-            yield from page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return
-            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return items(self.table.scan, **_projection(projection))
 
 
 @cache

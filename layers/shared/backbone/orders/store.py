@@ -21,6 +21,7 @@ import boto3
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from botocore.exceptions import ClientError
 
+from backbone.dynamo import items
 from backbone.orders.errors import LeaseLost, OrderNotFound, RecordBusy
 from backbone.orders.models import (
     CRAWL_CONTROL_KEY,
@@ -354,14 +355,8 @@ def sqs_queue(queue_url: str) -> SqsQueue:
 
 def _pages(table: Table, *, scan: bool = False, **arguments: Any) -> Iterator[dict[str, Any]]:
     """Every item of a query (or scan), following LastEvaluatedKey."""
-    read = table.scan if scan else table.query
-    while True:
-        page = read(**arguments)
-        for item in page.get("Items", []):
-            yield _plain(item)
-        if "LastEvaluatedKey" not in page:
-            return
-        arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    for item in items(table.scan if scan else table.query, **arguments):
+        yield _plain(item)
 
 
 def _plain(item: Any) -> Any:

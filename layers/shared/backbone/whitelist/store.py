@@ -24,6 +24,7 @@ from boto3.dynamodb.conditions import Key
 from boto3.dynamodb.types import Binary
 from botocore.exceptions import ClientError
 
+from backbone.dynamo import items
 from backbone.timeutil import from_storage, to_storage
 from backbone.whitelist.logic import LockHolder
 from backbone.whitelist.models import LastSuccess, PushAttempt
@@ -162,13 +163,7 @@ class AuditStore:
         return count
 
     def _query(self, condition: Any) -> Iterator[dict[str, Any]]:
-        arguments: dict[str, Any] = {"KeyConditionExpression": condition}
-        while True:
-            page = self.table.query(**arguments)
-            yield from page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return
-            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return items(self.table.query, KeyConditionExpression=condition)
 
 
 @cache
