@@ -27,10 +27,17 @@ from backbone.oioi.models import (
     SessionPost,
     StationPost,
 )
-from backbone.oioi.wire import InvalidMessage, MalformedMessage, UnknownMessage, loads, split_envelope
+from backbone.oioi.wire import (
+    InvalidMessage,
+    MalformedMessage,
+    UnknownMessage,
+    UnsupportedMessage,
+    loads,
+    split_envelope,
+)
 from backbone.receiver import connector_post_status, rfid_verify, session_post, station_post
 from backbone.receiver.access import Caller
-from backbone.receiver.errors import BodyTooLarge, NotAccepted, NotAllowed
+from backbone.receiver.errors import BodyTooLarge, NotAllowed
 from backbone.receiver.ports import Backends, Request
 from backbone.receiver.responses import Answer, error_answer
 
@@ -122,7 +129,7 @@ def _receive(
     if route is None:
         shown = name if len(name) <= 64 else name[:64] + "..."
         if name in OIOI_MESSAGE_NAMES:
-            raise NotAccepted(
+            raise UnsupportedMessage(
                 f"{name} is not accepted by this endpoint; it accepts {', '.join(sorted(ROUTES))}"
             )
         raise UnknownMessage(f"unknown message {shown!r}; this endpoint accepts {', '.join(sorted(ROUTES))}")

@@ -13,12 +13,6 @@ class BodyTooLarge(InvalidRequest):
     http_status = 413
 
 
-class NotAccepted(InvalidRequest):
-    """An OIOI message this endpoint is not the receiver of (we send rfid-post, session-start...)."""
-
-    code = ResultCode.API_KEY_NOT_ALLOWED
-
-
 class NotAllowed(DomainError):
     """The caller's key is not allowed this message type (403, code 220)."""
 
