@@ -4,6 +4,7 @@ so tests and infrastructure cannot drift."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import boto3
 import pytest
 from cfnlint.decode.cfn_yaml import load
 from moto import mock_aws
+from moto.dynamodb.responses import DynamoHandler
 
 TEMPLATE: Any = load(str(Path(__file__).resolve().parents[2] / "template.yaml"))
 REGION = "eu-west-1"
@@ -102,3 +104,19 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[boto3.Session]:
 def resources(aws: boto3.Session) -> TemplateResources:
     """Every template table/queue/secret/bus/topic, created in moto; logical id -> physical id."""
     return create_template_resources(aws)
+
+
+@pytest.fixture
+def atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB checks a condition, writes and returns the old item as one step per request;
+    moto takes no lock (its response layer reads the ALL_OLD item before the backend writes,
+    its queries iterate dicts other threads change). Serialise moto's DynamoDB requests, whole,
+    so concurrency tests measure our code's races and not moto's."""
+    lock = threading.Lock()
+    original = DynamoHandler.call_action
+
+    def call_action(self: DynamoHandler) -> Any:
+        with lock:
+            return original(self)
+
+    monkeypatch.setattr(DynamoHandler, "call_action", call_action)

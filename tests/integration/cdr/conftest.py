@@ -4,7 +4,6 @@ functions' environment, and DynamoDB's per-item atomicity for concurrency tests.
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,6 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
-from moto.dynamodb.models import DynamoDBBackend
 
 from backbone.cdr.store import DynamoCdrStore
 from backbone.cdr.wiring import ingest_dependencies, reconcile_dependencies
@@ -62,20 +60,6 @@ def cdr_env(monkeypatch: pytest.MonkeyPatch, aws: boto3.Session, resources: dict
 @pytest.fixture
 def cdr_store(aws: boto3.Session, resources: dict[str, str]) -> DynamoCdrStore:
     return DynamoCdrStore(aws.client("dynamodb"), resources["CdrTable"])
-
-
-@pytest.fixture
-def atomic_puts(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DynamoDB checks a put's condition and writes as one step; moto does not lock, so
-    concurrent tests would measure moto's race instead of ours. Give moto DynamoDB's guarantee."""
-    lock = threading.Lock()
-    original = DynamoDBBackend.put_item
-
-    def put_item(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
-        with lock:
-            return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(DynamoDBBackend, "put_item", put_item)
 
 
 @pytest.fixture

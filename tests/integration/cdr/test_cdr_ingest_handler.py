@@ -213,7 +213,7 @@ def test_given_dynamodb_keeps_throttling_one_session_then_only_that_record_fails
     assert len(cdr_store.by_session("S-a")) == len(cdr_store.by_session("S-b")) == 1
 
 
-@pytest.mark.usefixtures("atomic_puts")
+@pytest.mark.usefixtures("atomic_dynamodb")
 def test_given_threads_delivering_the_same_session_concurrently_then_one_cdr_and_one_correction(
     cdr_store: DynamoCdrStore, resources: dict[str, str]
 ) -> None:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
-from moto.dynamodb.models import DynamoDBBackend
 
 from backbone.keys.settings import KeyReconcileSettings, KeySyncSettings
 from backbone.keys.store import KeyStore, key_store
@@ -22,20 +20,6 @@ from simulator import DEFAULT_API_KEY, PlugsurfingSimulator
 @pytest.fixture
 def keys(resources: dict[str, str]) -> KeyStore:
     return KeyStore.for_table(resources["ChargingKeysTable"])
-
-
-@pytest.fixture
-def atomic_updates(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DynamoDB applies a conditional update atomically; moto checks and writes without a lock,
-    so concurrent tests would measure moto's race instead of ours. Give moto DynamoDB's guarantee."""
-    lock = threading.Lock()
-    original = DynamoDBBackend.update_item
-
-    def update_item(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
-        with lock:
-            return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(DynamoDBBackend, "update_item", update_item)
 
 
 @pytest.fixture

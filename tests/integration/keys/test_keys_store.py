@@ -133,7 +133,7 @@ def test_given_too_little_stock_when_claiming_then_out_of_stock_keeps_what_was_c
     assert len(keys.claim_in_stock(3, "order-1", NOW)) == 3  # resumed after restocking
 
 
-def test_given_concurrent_orders_when_claiming_then_no_key_is_given_twice(keys, atomic_updates):
+def test_given_concurrent_orders_when_claiming_then_no_key_is_given_twice(keys, atomic_dynamodb):
     add(keys, 40)
     orders = [f"order-{n}" for n in range(12)]
 

@@ -4,7 +4,6 @@ HTTP, Lambda's SQS poller and the keys table stream played by small helpers."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +12,6 @@ import boto3
 import handler_key_sync
 import pytest
 from aws_lambda_powertools.utilities import parameters
-from moto.dynamodb.models import DynamoDBBackend
 
 from backbone.keys.settings import KeySyncSettings
 from backbone.keys.store import KeyStore, key_store
@@ -50,22 +48,6 @@ def drive_orders(resources: dict[str, str]) -> DynamoDriveOrderStore:
 @pytest.fixture
 def keys(resources: dict[str, str]) -> KeyStore:
     return KeyStore.for_table(resources["ChargingKeysTable"])
-
-
-@pytest.fixture
-def atomic_writes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DynamoDB applies a conditional write atomically; moto checks and writes without a lock,
-    and its reads iterate dicts other threads change. Serialise moto's table operations so
-    concurrency tests measure our code, not moto's races."""
-    lock = threading.RLock()
-    for name in ("update_item", "put_item", "get_item", "query", "scan", "delete_item"):
-        original = getattr(DynamoDBBackend, name)
-
-        def locked(self: DynamoDBBackend, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return _original(self, *args, **kwargs)
-
-        monkeypatch.setattr(DynamoDBBackend, name, locked)
 
 
 def _clear_caches() -> None:

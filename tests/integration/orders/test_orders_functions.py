@@ -137,7 +137,7 @@ def test_given_too_little_stock_when_keys_are_imported_then_the_next_crawl_fulfi
     assert simulator.assign_count("emp-big") == 1
 
 
-@pytest.mark.usefixtures("atomic_writes")
+@pytest.mark.usefixtures("atomic_dynamodb")
 def test_given_concurrent_processors_on_dynamodb_when_they_race_then_claimed_and_assigned_once(
     simulator, function_env, orders, keys, key_stream, lambda_context, load_event
 ):

@@ -3,14 +3,11 @@ over real HTTP, the shared OIOI client with a recorded (instant) back-off."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
-from moto.dynamodb.models import DynamoDBBackend
 from whitelistkit import PARTNER, Pusher
 
 from backbone.keys.store import KeyStore, key_store
@@ -41,21 +38,6 @@ def keys(resources: dict[str, str]) -> KeyStore:
 @pytest.fixture
 def audit(resources: dict[str, str]) -> AuditStore:
     return AuditStore.for_table(resources["WhitelistAuditTable"])
-
-
-@pytest.fixture
-def atomic_writes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DynamoDB applies a conditional write atomically; moto checks and writes without a lock.
-    Give moto DynamoDB's guarantee so the race test measures our lock, not moto's."""
-    lock = threading.RLock()
-    for name in ("put_item", "delete_item"):
-        original = getattr(DynamoDBBackend, name)
-
-        def locked(self: DynamoDBBackend, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return _original(self, *args, **kwargs)
-
-        monkeypatch.setattr(DynamoDBBackend, name, locked)
 
 
 @pytest.fixture

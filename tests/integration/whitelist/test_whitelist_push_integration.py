@@ -180,7 +180,7 @@ def test_given_an_unchanged_list_when_pushed_again_then_skipped_until_the_heartb
     assert pusher.rfid_posts() == 2
 
 
-@pytest.mark.usefixtures("atomic_writes")
+@pytest.mark.usefixtures("atomic_dynamodb")
 def test_given_two_concurrent_triggers_when_both_run_then_exactly_one_sends_and_the_other_is_locked(
     keys: KeyStore, audit: AuditStore, pusher: Pusher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
