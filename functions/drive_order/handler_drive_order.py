@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from backbone.observability import logger, metrics, tracer
+from backbone.observability import logger, metrics, record_scope, tracer
 from backbone.orders.service import place_from_queue, receipt, track
 from backbone.orders.settings import DriveOrderSettings
 from backbone.settings import load_settings
@@ -27,14 +27,14 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
-    logger.remove_keys(["drive_order_request_id", "user_id"])  # ids belong to one record only
-    place_from_queue(
-        record.body,
-        record.receipt_handle,
-        int(record.attributes.approximate_receive_count or 1),
-        load_settings(DriveOrderSettings),
-        label=record.message_id,
-    )
+    with record_scope():  # the ids the order code binds belong to this record only
+        place_from_queue(
+            record.body,
+            record.receipt_handle,
+            int(record.attributes.approximate_receive_count or 1),
+            load_settings(DriveOrderSettings),
+            label=record.message_id,
+        )
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from backbone.observability import logger, metrics, tracer
+from backbone.observability import logger, metrics, record_scope, tracer
 from backbone.orders.service import fulfil_from_queue
 from backbone.orders.settings import OrderFulfilSettings
 from backbone.settings import load_settings
@@ -22,14 +22,14 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
-    logger.remove_keys(["order_id"])  # correlation ids belong to one record, not the batch
-    fulfil_from_queue(
-        record.body,
-        record.receipt_handle,
-        int(record.attributes.approximate_receive_count or 1),
-        load_settings(OrderFulfilSettings),
-        label=record.message_id,
-    )
+    with record_scope():  # the ids the order code binds belong to this record only
+        fulfil_from_queue(
+            record.body,
+            record.receipt_handle,
+            int(record.attributes.approximate_receive_count or 1),
+            load_settings(OrderFulfilSettings),
+            label=record.message_id,
+        )
 
 
 @logger.inject_lambda_context(clear_state=True)

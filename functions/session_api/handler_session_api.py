@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from backbone.errors import DomainError
-from backbone.observability import bind_correlation, logger, metrics, tracer
+from backbone.observability import bind_correlation, logger, metrics, record_scope, tracer
 from backbone.sessions.commands import CommandDependencies, find_session, request_stop, submit_start
 from backbone.sessions.models import StartRequest
 from backbone.sessions.settings import SessionApiSettings
@@ -75,10 +75,10 @@ def refused(error: DomainError) -> Response[str]:
 
 def start_from_queue(record: SQSRecord) -> None:
     """One SessionStartQueue message: a StartRequest as JSON."""
-    logger.remove_keys(["session_request_id"])  # the batch's previous record's, until this one parses
-    request = StartRequest.model_validate_json(record.body).model_copy(update={"requested_by": "queue"})
-    bind_correlation(session_request_id=request.request_id)
-    submit_start(request, dependencies(), clock())
+    with record_scope():
+        request = StartRequest.model_validate_json(record.body).model_copy(update={"requested_by": "queue"})
+        bind_correlation(session_request_id=request.request_id)
+        submit_start(request, dependencies(), clock())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -1,29 +1,29 @@
 """backbone.observability: credentials are masked in every log line as defence in depth (the code
-must not log them in the first place: tests/integration/test_no_secrets_logged.py), and
-breakdown metrics carry their own dimensions."""
+must not log them in the first place: tests/integration/test_no_secrets_logged.py), a batch
+record's correlation ids stay on that record's log lines, and breakdown metrics carry their own
+dimensions."""
 
 from __future__ import annotations
 
 import io
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
 from emfcapture import emitted
 
-from backbone.observability import REDACTED, MetricUnit, logger, metrics, put_breakdown_metrics, redact
+from backbone.observability import (
+    REDACTED,
+    MetricUnit,
+    bind_correlation,
+    logger,
+    metrics,
+    put_breakdown_metrics,
+    record_scope,
+    redact,
+)
 
 KEY = "sK3cr3t-Ab9dE4fG7hJ2kL5mN8pQ"
-
-
-@pytest.fixture
-def log_output() -> Iterator[io.StringIO]:
-    """What the Powertools handler writes (CloudWatch Logs in Lambda)."""
-    buffer = io.StringIO()
-    previous = logger.registered_handler.setStream(buffer)  # type: ignore[attr-defined]
-    yield buffer
-    logger.registered_handler.setStream(previous)  # type: ignore[attr-defined]
 
 
 def lines(buffer: io.StringIO) -> list[dict[str, object]]:
@@ -96,6 +96,69 @@ def test_given_a_logged_event_and_exception_carrying_a_key_then_the_log_line_mas
     assert event_line["partner_id"] == "acme-cpo"
     assert error_line["message"] == "request failed"
     assert "ValueError: could not parse Authorization: ***" in str(error_line["exception"])
+
+
+def test_given_a_batch_when_record_1_had_ids_then_the_log_lines_of_record_2_do_not_carry_them(
+    log_output: io.StringIO,
+) -> None:
+    with record_scope(message_id="m-1", partner_id="acme-cpo", source=None):
+        bind_correlation(session_id="S-1")  # bound late: once the record's body parsed
+        logger.info("CDR ingested")
+    with record_scope(message_id="m-2"):
+        logger.warning("invalid CDR sent to the dead-letter queue")
+
+    first, second = lines(log_output)
+    assert (first["message_id"], first["partner_id"], first["session_id"]) == ("m-1", "acme-cpo", "S-1")
+    assert "source" not in first  # None ids are skipped, as by bind_correlation
+    assert second["message_id"] == "m-2"
+    assert "partner_id" not in second
+    assert "session_id" not in second
+
+
+def test_given_record_1_raised_then_the_log_lines_of_record_2_do_not_carry_its_ids(
+    log_output: io.StringIO,
+) -> None:
+    def record_1() -> None:
+        with record_scope(message_id="m-1"):
+            bind_correlation(order_id="O-1", user_id="U-1")
+            logger.info("fulfilling order")
+            raise ConnectionError("ProvisionedThroughputExceededException")
+
+    with pytest.raises(ConnectionError):
+        record_1()
+    with record_scope(message_id="m-2"):
+        logger.info("fulfilling order")
+
+    first, second = lines(log_output)
+    assert (first["message_id"], first["order_id"], first["user_id"]) == ("m-1", "O-1", "U-1")
+    assert second["message_id"] == "m-2"
+    assert "order_id" not in second
+    assert "user_id" not in second
+
+
+def test_given_ids_bound_late_in_a_record_scope_then_they_are_gone_after_it(log_output: io.StringIO) -> None:
+    with record_scope():
+        bind_correlation(drive_order_request_id="R-1", user_id="U-1")
+        logger.info("drive order placed")
+    logger.info("batch done")
+
+    inside, after = lines(log_output)
+    assert (inside["drive_order_request_id"], inside["user_id"]) == ("R-1", "U-1")
+    assert "drive_order_request_id" not in after
+    assert "user_id" not in after
+
+
+def test_given_an_invocation_wide_key_then_a_record_scope_keeps_it_and_restores_it_if_re_bound(
+    log_output: io.StringIO,
+) -> None:
+    bind_correlation(partner_id="acme-cpo", key_id="k-1")  # for the whole invocation
+    with record_scope(partner_id="other-cpo"):
+        logger.info("in the record")
+    logger.info("after the record")
+
+    inside, after = lines(log_output)
+    assert (inside["partner_id"], inside["key_id"]) == ("other-cpo", "k-1")
+    assert (after["partner_id"], after["key_id"]) == ("acme-cpo", "k-1")
 
 
 def test_given_dimensions_when_breakdown_metrics_are_put_then_one_emf_line_carries_them(

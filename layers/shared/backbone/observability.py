@@ -11,7 +11,8 @@ log a header, an event or an exception that carries one.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -84,6 +85,7 @@ __all__ = [
     "logger",
     "metrics",
     "put_breakdown_metrics",
+    "record_scope",
     "redact",
     "tracer",
 ]
@@ -93,6 +95,26 @@ def bind_correlation(**ids: object) -> None:
     """Append correlation ids (OIOI session id, order id, key id, partner...) to every log line
     of the current invocation. `None` values are skipped so callers can pass optional ids."""
     logger.append_keys(**{name: value for name, value in ids.items() if value is not None})
+
+
+@contextmanager
+def record_scope(**ids: object) -> Iterator[None]:
+    """Bind `ids` (as `bind_correlation` does) for one record of a batch; on exit, exception or
+    not, put the logger's keys back as they were on entry.
+
+    Appended keys last for the whole invocation, and a batch of SQS records is one invocation:
+    without this, record 2's log lines would carry record 1's ids and read as record 1's. Putting
+    the keys back, rather than removing just `ids`, also undoes ids bound later inside the scope
+    by code that knows nothing of it (`bind_correlation(order_id=...)` once the body parses),
+    and gives an invocation-wide key that a record re-bound its value back.
+    """
+    on_entry = dict(logger.get_current_keys())
+    bind_correlation(**ids)
+    try:
+        yield
+    finally:
+        logger.remove_keys([key for key in logger.get_current_keys() if key not in on_entry])
+        logger.append_keys(**on_entry)
 
 
 def put_breakdown_metrics(dimensions: Mapping[str, str], *values: tuple[str, MetricUnit, float]) -> None:

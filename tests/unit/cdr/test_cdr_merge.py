@@ -4,6 +4,8 @@ order the same updates can arrive in."""
 
 from __future__ import annotations
 
+import io
+import json
 import threading
 from decimal import Decimal
 from typing import Any
@@ -144,6 +146,18 @@ def test_given_a_poison_record_when_ingested_then_it_goes_to_the_dead_letter_que
     assert message_id == "m-7"
     assert store.items == {}
     assert metric_count("CdrRejected") == 1
+
+
+def test_given_a_batch_when_a_record_is_rejected_after_an_ingested_one_then_its_log_line_has_only_its_ids(
+    deps: IngestDependencies, log_output: io.StringIO
+) -> None:
+    ingest_message(oioi(FINAL), deps, "m-1")
+    ingest_message(oioi(session_post_text(evse="not-an-evse"), partner="other-cpo"), deps, "m-2")
+
+    ingested, rejected = [json.loads(line) for line in log_output.getvalue().splitlines()]
+    assert (ingested["message_id"], ingested["session_id"]) == ("m-1", "S-1")
+    assert (rejected["message_id"], rejected["partner_id"]) == ("m-2", "other-cpo")
+    assert "session_id" not in rejected  # never parsed, so none of its own, and not m-1's
 
 
 class ThrottledStore(InMemoryCdrStore):

@@ -22,7 +22,7 @@ from backbone.cdr.envelope import CdrEnvelope
 from backbone.cdr.models import Cdr, CdrStatus
 from backbone.cdr.parse import InvalidCdr, parse_cdr
 from backbone.cdr.store import CdrStore, DeadLetters
-from backbone.observability import MetricUnit, bind_correlation, logger, metrics
+from backbone.observability import MetricUnit, bind_correlation, logger, metrics, record_scope
 
 
 class Outcome(StrEnum):
@@ -73,20 +73,21 @@ def ingest_message(
     """One CdrQueue message (`body`: its text as received). Invalid payloads go to the
     dead-letter queue at once (retrying cannot fix them) with the reason as a message attribute;
     storage errors propagate, so the message fails alone and SQS delivers it again."""
-    logger.remove_keys(["session_id"])  # from the batch's previous record
-    bind_correlation(message_id=message_id, partner_id=envelope.partner_id, source=envelope.source)
-    try:
-        cdr = parse_cdr(envelope)
-    except InvalidCdr as invalid:
-        deps.dead_letters.send(body or envelope.to_message(), str(invalid), message_id)
-        logger.warning("invalid CDR sent to the dead-letter queue", extra={"reason": str(invalid)})
-        return _count(Outcome.REJECTED)
-    bind_correlation(session_id=cdr.session_id)
-    outcome = ingest(cdr, deps.store)
-    logger.info("CDR ingested", extra={"outcome": outcome.value, "status": cdr.status.value})
-    if outcome is Outcome.CORRECTION:
-        logger.warning("correction to a final CDR stored beside it", extra={"payload_hash": cdr.payload_hash})
-    return _count(outcome)
+    with record_scope(message_id=message_id, partner_id=envelope.partner_id, source=envelope.source):
+        try:
+            cdr = parse_cdr(envelope)
+        except InvalidCdr as invalid:
+            deps.dead_letters.send(body or envelope.to_message(), str(invalid), message_id)
+            logger.warning("invalid CDR sent to the dead-letter queue", extra={"reason": str(invalid)})
+            return _count(Outcome.REJECTED)
+        bind_correlation(session_id=cdr.session_id)
+        outcome = ingest(cdr, deps.store)
+        logger.info("CDR ingested", extra={"outcome": outcome.value, "status": cdr.status.value})
+        if outcome is Outcome.CORRECTION:
+            logger.warning(
+                "correction to a final CDR stored beside it", extra={"payload_hash": cdr.payload_hash}
+            )
+        return _count(outcome)
 
 
 def _count(outcome: Outcome) -> Outcome:
