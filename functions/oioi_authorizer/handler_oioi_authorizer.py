@@ -1,7 +1,9 @@
 """API Gateway REQUEST authorizer of the OIOI endpoint: `Authorization: key=<api-key>` -> partner.
 
 Allowed requests carry the partner, its allowed messages and partner identifiers in the
-authorizer context (API Gateway caches the answer per header value for `ReauthorizeEvery`).
+authorizer context, and the key's usage identifier: API Gateway throttles each partner key on its
+own (usage plan OioiPartnerUsagePlan). API Gateway caches the answer per header value for
+`ReauthorizeEvery`.
 A malformed header is answered 401, an unknown or revoked key 403 (gateway responses, code 210).
 """
 
@@ -41,7 +43,7 @@ def partner_access() -> DynamoPartnerAccess:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = APIGatewayAuthorizerRequestEvent(event)
     try:
-        caller = authenticate(request.headers.get("Authorization"), partner_access())
+        access = authenticate(request.headers.get("Authorization"), partner_access())
     except MalformedCredentials as exc:
         _count("Malformed")
         logger.info("refused: %s", exc)
@@ -53,9 +55,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         denied.deny_all_routes()
         return denied.asdict()
     _count("Allowed")
+    caller = access.caller()
     logger.append_keys(partner_id=caller.partner_id, key_id=caller.key_id)
     allowed = APIGatewayAuthorizerResponse.from_route_arn(
-        request.method_arn, principal_id=caller.partner_id, context=caller.to_context()
+        request.method_arn,
+        principal_id=caller.partner_id,
+        context=caller.to_context(),
+        # API Gateway throttles per usage key (OioiPartnerUsagePlan, backbone.receiver.usage_plan)
+        usage_identifier_key=access.usage_key,
     )
     # The whole API, not this method: API Gateway caches the policy per key for every route.
     allowed.allow_all_routes()

@@ -242,3 +242,56 @@ def test_the_openapi_description_is_served(stack: Any) -> None:
     response = httpx.get(f"{stack.api_url}/openapi.yaml", timeout=30)
     assert response.status_code == 200
     assert "/api/v4/request" in response.text
+
+
+def test_given_one_partner_floods_then_only_its_key_is_throttled_429_with_retry_after(
+    stack: Any, endpoint: str
+) -> None:
+    """API Gateway throttles each partner key on its own (usage plan OioiPartnerUsagePlan)."""
+    flooding = Partner(endpoint, create_key(stack, "Flooding CPO")["apiKey"])
+    calm = Partner(endpoint, create_key(stack, "Calm CPO")["apiKey"])
+    apigateway = stack.boto3_client("apigateway")
+    [plan] = [p for p in apigateway.get_usage_plans()["items"] if p["name"].endswith("OioiPartnerUsagePlan")]
+    limits = plan["throttle"]
+    apigateway.update_usage_plan(
+        usagePlanId=plan["id"],
+        patchOperations=[
+            {"op": "replace", "path": "/throttle/burstLimit", "value": "3"},
+            {"op": "replace", "path": "/throttle/rateLimit", "value": "0"},  # no refill: deterministic
+        ],
+    )
+    try:
+        answers = [flooding.send(seed("session-post")) for _ in range(5)]
+        calm_answer = calm.send(seed("session-post"))
+    finally:
+        apigateway.update_usage_plan(
+            usagePlanId=plan["id"],
+            patchOperations=[
+                {"op": "replace", "path": "/throttle/burstLimit", "value": str(limits["burstLimit"])},
+                {"op": "replace", "path": "/throttle/rateLimit", "value": str(int(limits["rateLimit"]))},
+            ],
+        )
+
+    assert [a.status_code for a in answers] == [200, 200, 200, 429, 429]
+    assert answer(answers[3]) == (429, 200)
+    assert answers[3].headers["Retry-After"] == "1"
+    assert answer(calm_answer) == (200, 0)  # another partner's key is not slowed down
+
+
+def test_given_a_key_missing_from_the_usage_plan_then_403_code_220_until_sync_usage(
+    stack: Any, endpoint: str
+) -> None:
+    created = create_key(stack, "Drifted CPO")
+    partner = Partner(endpoint, created["apiKey"])
+    apigateway = stack.boto3_client("apigateway")
+    [key] = [k for k in apigateway.get_api_keys()["items"] if k["name"].endswith(created["keyId"])]
+    apigateway.update_api_key(
+        apiKey=key["id"], patchOperations=[{"op": "replace", "path": "/enabled", "value": "false"}]
+    )
+
+    refused = partner.send(seed("session-post"))
+    assert answer(refused) == (403, 220)
+    assert "not enabled on this endpoint" in refused.json()["error"]
+
+    assert f"enrolled:  {created['keyId']}" in bbctl(stack, "sync-usage")
+    assert answer(partner.send(seed("session-post"))) == (200, 0)

@@ -40,7 +40,7 @@ def _resources(kind: str) -> dict[str, dict[str, Any]]:
 
 
 def create_template_resources(session: boto3.Session) -> TemplateResources:
-    """Create every table, queue, secret, event bus and topic the template declares."""
+    """Create every table, queue, secret, event bus, topic and usage plan the template declares."""
     created = TemplateResources()
     dynamodb, sqs = session.client("dynamodb"), session.client("sqs")
     for name, resource in _resources("AWS::DynamoDB::Table").items():
@@ -81,6 +81,11 @@ def create_template_resources(session: boto3.Session) -> TemplateResources:
         created[name] = name
     for name in _resources("AWS::SNS::Topic"):
         created[name] = session.client("sns").create_topic(Name=name)["TopicArn"]
+    for name in _resources("AWS::ApiGateway::UsagePlan"):
+        stages = [{"apiId": "oioi000000", "stage": "staging"}]  # the API of events/oioi/*.json
+        created[name] = session.client("apigateway").create_usage_plan(
+            name=name, apiStages=stages, throttle={"rateLimit": 50.0, "burstLimit": 100}
+        )["id"]
     return created
 
 

@@ -4,8 +4,12 @@
         --messages session-post,rfid-verify,station-post,connector-post-status
     python -m bbctl partners list
     python -m bbctl partners revoke KEY_ID
+    python -m bbctl partners sync-usage
 
-`create` prints the key once; only its SHA-256 is stored. Logic: `backbone.receiver.access`.
+`create` prints the key once; only its SHA-256 is stored. Each key is also an API key of the
+stack's usage plan, so API Gateway throttles every partner key on its own: `create` enrols it,
+`revoke` withdraws it, `sync-usage` repairs drift. Logic: `backbone.receiver.access` and
+`backbone.receiver.usage_plan`.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 from backbone.receiver.access import PartnerAccess, issue_key, revoke_key
 from backbone.receiver.access_store import DynamoPartnerAccess
 from backbone.receiver.dispatch import ACCEPTED_MESSAGES
+from backbone.receiver.usage_plan import PartnerUsagePlan, UsagePlanNotFound
 from backbone.timeutil import to_storage, utc_now
 from bbctl import Target, add_target_arguments
 
@@ -59,6 +64,12 @@ def register(groups: Any) -> None:
     add_target_arguments(revoke)
     revoke.set_defaults(func=_revoke)
 
+    sync = commands.add_parser(
+        "sync-usage", help="make the usage plan hold exactly the active keys (after a restore, a failure)"
+    )
+    add_target_arguments(sync)
+    sync.set_defaults(func=_sync_usage)
+
 
 def _message_list(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
@@ -67,6 +78,15 @@ def _message_list(text: str) -> list[str]:
 def _store(args: argparse.Namespace) -> DynamoPartnerAccess:
     target = Target.from_args(args)
     return DynamoPartnerAccess(target.client("dynamodb"), target.output("PartnersTableName", "PartnersTable"))
+
+
+def _usage_plan(args: argparse.Namespace) -> PartnerUsagePlan:
+    target = Target.from_args(args)
+    plan = target.output("OioiUsagePlanId", "OioiPartnerUsagePlan")
+    try:
+        return PartnerUsagePlan.find(target.client("apigateway"), plan, str(target.stack_name))
+    except UsagePlanNotFound as exc:
+        raise SystemExit(f"bbctl partners {args.command}: {exc}") from exc
 
 
 def _summary(access: PartnerAccess) -> dict[str, Any]:
@@ -86,6 +106,7 @@ def _create(args: argparse.Namespace) -> int:
     try:
         issued = issue_key(
             _store(args),
+            enrol=_usage_plan(args).enrol,
             name=args.name,
             partner_identifiers=args.partner_identifiers,
             messages=args.messages,
@@ -133,7 +154,19 @@ def _revoke(args: argparse.Namespace) -> int:
         access = revoke_key(_store(args), args.key_id, utc_now())
     except LookupError as exc:
         raise SystemExit(f"bbctl partners revoke: {exc}") from exc
+    _usage_plan(args).withdraw(access)
     revoked_at = to_storage(access.revoked_at) if access.revoked_at else "?"
     print(f"Key {access.key_id} of {access.partner_id} revoked at {revoked_at}.")
     print("API Gateway caches authorizations for up to 5 minutes (ReauthorizeEvery 300).")
+    return 0
+
+
+def _sync_usage(args: argparse.Namespace) -> int:
+    plan = _usage_plan(args)
+    report = plan.sync(_store(args).list_all())
+    print(f"Usage plan {plan.plan_id}: {report.unchanged} key(s) in place")
+    if report.enrolled:
+        print(f"  enrolled:  {', '.join(report.enrolled)}")
+    if report.withdrawn:
+        print(f"  withdrawn: {', '.join(report.withdrawn)}")
     return 0

@@ -57,6 +57,46 @@ class AuthorizerCache:
                 self._entries[key] = (time.monotonic() + ttl_s, value)
 
 
+class UsagePlans:
+    """API keys and usage plans as moto holds them (`bbctl partners` manages them there): a
+    request on an API key-required route passes if an enabled key with its usage key value is
+    in a usage plan of the API's stage, and that key's token bucket has room (THROTTLED, 429,
+    otherwise). One bucket per plan and key, as API Gateway throttles each key on its own."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._buckets: dict[tuple[str, str], apigw.TokenBucket] = {}
+        self._lock = threading.Lock()
+
+    def admit(self, api: RestApi, usage_key: str | None) -> GatewayError | None:
+        found = self._plan_and_key(api, usage_key) if usage_key else None
+        if found is None:
+            return GatewayError("INVALID_API_KEY")
+        plan, key_id = found
+        throttle = plan.get("throttle") or {}
+        now = time.monotonic()
+        rate, burst = float(throttle.get("rateLimit", 10000)), int(throttle.get("burstLimit", 5000))
+        with self._lock:
+            bucket = self._buckets.get((plan["id"], key_id))
+            if bucket is None or (bucket.rate, bucket.burst) != (rate, burst):  # a changed plan applies
+                bucket = self._buckets[(plan["id"], key_id)] = apigw.TokenBucket(rate, burst, now)
+            passed = bucket.take(now)
+        return None if passed else GatewayError("THROTTLED")
+
+    def _plan_and_key(self, api: RestApi, usage_key: str) -> tuple[dict[str, Any], str] | None:
+        keys = self._client.get_api_keys(includeValues=True).get("items", [])
+        key_ids = {k["id"] for k in keys if k.get("value") == usage_key and k.get("enabled")}
+        for plan in self._client.get_usage_plans().get("items", []):
+            stages = plan.get("apiStages") or []
+            if not any(s.get("apiId") == api.api_id and s.get("stage") == api.stage_name for s in stages):
+                continue
+            in_plan = self._client.get_usage_plan_keys(usagePlanId=plan["id"]).get("items", [])
+            for key in in_plan:
+                if key["id"] in key_ids:
+                    return plan, str(key["id"])
+        return None
+
+
 def _json_response(data: Any, status: int = 200) -> Response:
     return Response(json.dumps(data, default=str), status=status, mimetype="application/json")
 
@@ -71,9 +111,11 @@ class ApiGateway:
         region: str,
         account: str,
         admin: Admin,
+        usage_plans: UsagePlans,
         openapi_file: Path | None = None,
     ) -> None:
         self.routes = routes
+        self._usage_plans = usage_plans
         self._invoke = invoke
         self._region = region
         self._account = account
@@ -162,16 +204,32 @@ class ApiGateway:
     def _authorize(
         self, route: Route, request: HttpRequest, path_parameters: dict[str, str], request_id: str
     ) -> dict[str, Any] | GatewayError | None:
-        """The authorizer context for the event, None (no authorizer) or the gateway error."""
-        if route.api_key_required and not request.header("x-api-key"):
-            return GatewayError("INVALID_API_KEY")
+        """The authorizer context for the event, None (no authorizer) or the gateway error.
+        Then, as API Gateway: the API key (the caller's x-api-key, or the authorizer's
+        usageIdentifierKey with ApiKeySourceType AUTHORIZER) and its usage plan throttle."""
+        authorized = self._authorize_caller(route, request, path_parameters, request_id)
+        if isinstance(authorized, GatewayError):
+            return authorized
+        context, authorizer_usage_key = authorized
+        if route.api_key_required:
+            from_authorizer = route.api.api_key_source == "AUTHORIZER"
+            usage_key = authorizer_usage_key if from_authorizer else request.header("x-api-key")
+            refused = self._usage_plans.admit(route.api, usage_key)
+            if refused is not None:
+                return refused
+        return context
+
+    def _authorize_caller(
+        self, route: Route, request: HttpRequest, path_parameters: dict[str, str], request_id: str
+    ) -> tuple[dict[str, Any] | None, str | None] | GatewayError:
+        """(authorizer context, usage identifier key), each None without a Lambda authorizer."""
         if route.authorizer is None:
-            return None
+            return None, None
         if route.authorizer == "AWS_IAM":
             # The SigV4 signature itself is not verified locally (IAM is not emulated).
             authorization = request.header("Authorization") or ""
             return (
-                None
+                (None, None)
                 if authorization.startswith("AWS4-HMAC-SHA256 ")
                 else GatewayError("MISSING_AUTHENTICATION_TOKEN")
             )
@@ -194,11 +252,10 @@ class ApiGateway:
             if isinstance(output, GatewayError):
                 return output
             self._cache.put(key, output, authorizer.reauthorize_every)
-        principal, policy, context = output
         arn = apigw.method_arn(
             self._region, self._account, route.api.api_id, route.api.stage_name, request.method, request.path
         )
-        decision = apigw.evaluate_policy(policy, arn)
+        decision = apigw.evaluate_policy(output.policy, arn)
         if decision == "Deny":
             return GatewayError(
                 "ACCESS_DENIED", "User is not authorized to access this resource with an explicit deny"
@@ -206,7 +263,8 @@ class ApiGateway:
         if decision != "Allow":
             return GatewayError("ACCESS_DENIED")
         latency = int((time.perf_counter() - started) * 1000)
-        return {**context, "principalId": principal, "integrationLatency": latency}
+        context = {**output.context, "principalId": output.principal, "integrationLatency": latency}
+        return context, output.usage_key
 
     def _call_authorizer(
         self,
@@ -215,7 +273,7 @@ class ApiGateway:
         request: HttpRequest,
         path_parameters: dict[str, str],
         request_id: str,
-    ) -> tuple[str, dict[str, Any], dict[str, Any]] | GatewayError:
+    ) -> apigw.AuthorizerOutput | GatewayError:
         event = apigw.authorizer_event(
             authorizer, route, request, path_parameters, request_id, self._region, self._account
         )

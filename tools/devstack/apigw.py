@@ -45,6 +45,7 @@ class RestApi:
     binary_media_types: tuple[str, ...] = ()
     stage_variables: Mapping[str, str] = field(default_factory=dict)
     api_key_required: bool = False
+    api_key_source: str = "HEADER"  # or AUTHORIZER: the authorizer's usageIdentifierKey
 
 
 @dataclass(frozen=True)
@@ -331,8 +332,16 @@ class InvalidAuthorizerResponse(ValueError):
     """The authorizer returned something that is not a policy (API Gateway answers 500)."""
 
 
-def authorizer_output(payload: Any) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    """(principalId, policyDocument, context) of an authorizer's response."""
+@dataclass(frozen=True)
+class AuthorizerOutput:
+    principal: str
+    policy: Mapping[str, Any]
+    context: Mapping[str, Any]
+    usage_key: str | None = None  # usageIdentifierKey
+
+
+def authorizer_output(payload: Any) -> AuthorizerOutput:
+    """What an authorizer's response says: principal, policy, context, usage identifier key."""
     if not isinstance(payload, dict) or not isinstance(payload.get("policyDocument"), dict):
         raise InvalidAuthorizerResponse(f"no policyDocument in {payload!r}")
     if "principalId" not in payload:
@@ -340,7 +349,28 @@ def authorizer_output(payload: Any) -> tuple[str, dict[str, Any], dict[str, Any]
     context = payload.get("context") or {}
     if not isinstance(context, dict) or any(isinstance(v, dict | list) for v in context.values()):
         raise InvalidAuthorizerResponse("context values must be strings, numbers or booleans")
-    return str(payload["principalId"]), payload["policyDocument"], context
+    usage_key = payload.get("usageIdentifierKey")
+    if usage_key is not None and not isinstance(usage_key, str):
+        raise InvalidAuthorizerResponse("usageIdentifierKey must be a string")
+    return AuthorizerOutput(str(payload["principalId"]), payload["policyDocument"], context, usage_key)
+
+
+class TokenBucket:
+    """API Gateway's throttle of one API key: `burst` requests at once, refilled at `rate`
+    per second. Not thread-safe by itself; the caller holds a lock."""
+
+    def __init__(self, rate: float, burst: int, now: float) -> None:
+        self.rate, self.burst = rate, burst
+        self._tokens, self._at = float(burst), now
+
+    def take(self, now: float) -> bool:
+        """Whether one more request may pass at `now` (seconds, monotonic)."""
+        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        return False
 
 
 # -- gateway responses ---------------------------------------------------------------------------
@@ -538,6 +568,7 @@ def rest_api(logical_id: str, api_id: str, props: Mapping[str, Any]) -> RestApi:
         binary_media_types=tuple(str(t) for t in props.get("BinaryMediaTypes") or []),
         stage_variables={str(k): str(v) for k, v in (props.get("Variables") or {}).items()},
         api_key_required=bool(auth.get("ApiKeyRequired")),
+        api_key_source=str(props.get("ApiKeySourceType", "HEADER")).upper(),
     )
 
 

@@ -362,6 +362,22 @@ def register_rest_api(ctx: CreateContext, logical_id: str, props: dict[str, Any]
     return Physical(api_id, {"RootResourceId": api_id[:6]})
 
 
+def create_usage_plan(ctx: CreateContext, logical_id: str, props: dict[str, Any]) -> Physical:
+    """In moto, so `bbctl partners` can manage its keys and devstack.api throttle by them."""
+    throttle = props.get("Throttle") or {}
+    stages = [{"apiId": str(s["ApiId"]), "stage": str(s["Stage"])} for s in props.get("ApiStages") or []]
+    response = ctx.aws.client("apigateway").create_usage_plan(
+        name=props.get("UsagePlanName") or f"{ctx.template.pseudo.stack_name}-{logical_id}",
+        description=props.get("Description", ""),
+        apiStages=stages,
+        throttle={
+            "rateLimit": float(throttle.get("RateLimit", 10000)),
+            "burstLimit": int(throttle.get("BurstLimit", 5000)),
+        },
+    )
+    return Physical(response["id"], {})
+
+
 CREATORS: dict[str, Creator] = {
     "AWS::DynamoDB::Table": create_table,
     "AWS::Serverless::SimpleTable": create_simple_table,
@@ -376,6 +392,7 @@ CREATORS: dict[str, Creator] = {
     "AWS::Serverless::StateMachine": create_state_machine,
     "AWS::StepFunctions::StateMachine": create_state_machine,
     "AWS::Serverless::Api": register_rest_api,
+    "AWS::ApiGateway::UsagePlan": create_usage_plan,
 }
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from devstack import apigw, moto_patches
-from devstack.api import ApiGateway, HttpServer
+from devstack.api import ApiGateway, HttpServer, UsagePlans
 from devstack.emulator import AwsEmulator, CreateContext, create_all, load_local_values, register_rest_api
 from devstack.functions import DEFAULT_POOL_SIZE, FunctionRuntime, FunctionSpec, Invocation
 from devstack.sources import (
@@ -111,7 +111,10 @@ class LocalStack:
         )
         routes, sources = self._events(template)
         openapi = template.base_dir / "openapi.yaml"  # the product's, beside its template
-        app = ApiGateway(routes, self.invoke, options.region, template.pseudo.account_id, self, openapi)
+        usage_plans = UsagePlans(self.aws.client("apigateway"))
+        app = ApiGateway(
+            routes, self.invoke, options.region, template.pseudo.account_id, self, usage_plans, openapi
+        )
         self.server = HttpServer(app, options.host, options.api_port)
         self.server.start()
         self._start_sources(template, sources)

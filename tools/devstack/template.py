@@ -168,7 +168,7 @@ def references(value: Any) -> Iterator[str]:
 
 def _intrinsic_references(key: str, arg: Any) -> Iterator[str]:
     if key == "Ref" and isinstance(arg, str):
-        yield arg
+        yield arg.split(".", 1)[0]  # SAM's `<Api>.Stage` needs the Api
     elif key == "Fn::GetAtt":
         target = arg.split(".", 1)[0] if isinstance(arg, str) else arg[0]
         if isinstance(target, str):
@@ -326,10 +326,22 @@ class Template:
             return self.parameters[name]
         if name in self.physical:
             return self.physical[name].ref
+        base, dot, generated = name.partition(".")
+        if dot and base in self.resources:
+            return self._sam_generated_ref(base, generated)
         if name in self.resources:
             # Not created (yet): a stable placeholder, like a name CloudFormation would generate.
             return f"{self.pseudo.stack_name}-{name}"
         raise TemplateError(f"!Ref {name}: no such parameter or resource")
+
+    def _sam_generated_ref(self, api: str, generated: str) -> Any:
+        """SAM's references to what it generates for an Api: `<Api>.Stage` is its stage name,
+        `<Api>.Deployment` a placeholder deployment id."""
+        if generated == "Stage":
+            return self.resolve(self.resources[api]["Properties"].get("StageName", "Prod"))
+        if generated == "Deployment":
+            return f"{self.pseudo.stack_name}-{api}Deployment"
+        raise TemplateError(f"!Ref {api}.{generated}: SAM generates no such resource")
 
     def get_att(self, name: str, attribute: str) -> Any:
         physical = self.physical.get(name)

@@ -65,6 +65,7 @@ def test_given_a_key_created_with_the_cli_then_the_authorizer_allows_it_with_the
     assert statement["Effect"] == "Allow"
     # The whole API and stage: the cached answer serves every later request with this key.
     assert statement["Resource"] == ["arn:aws:execute-api:eu-west-1:123456789012:oioi000000/staging/*/*"]
+    assert policy["usageIdentifierKey"] == item["keyHash"]  # API Gateway throttles this key alone
     caller = Caller.from_context(policy["context"])
     assert caller.messages == {"rfid-verify", "session-post"}
     assert caller.partner_identifiers == {"1", "123456-123456-abcdef-abc123-456def"}
@@ -127,3 +128,67 @@ def test_given_several_keys_then_the_cli_lists_them_without_secrets(
     assert second["keyId"] in printed
     assert first["apiKey"] not in printed
     assert second["apiKey"] not in printed
+
+
+# --- per-key throttling: each partner key is an API key of the usage plan ---------------------
+
+
+def plan_keys(world: World) -> dict[str, dict[str, Any]]:
+    """The usage plan's API keys by value (what the authorizer names as usageIdentifierKey)."""
+    apigateway = world.session.client("apigateway")
+    plan = world.resources["OioiPartnerUsagePlan"]
+    in_plan = {key["id"] for key in apigateway.get_usage_plan_keys(usagePlanId=plan)["items"]}
+    keys = apigateway.get_api_keys(includeValues=True)["items"]
+    return {key["value"]: key for key in keys if key["id"] in in_plan}
+
+
+def test_given_a_key_created_with_the_cli_then_its_usage_key_is_an_enabled_key_of_the_plan(
+    world: World, cli: Callable[..., str], load_event: EventLoader, lambda_context: Any
+) -> None:
+    created = create_key(cli)
+    usage_key = authorize(load_event, lambda_context, f"key={created['apiKey']}")["usageIdentifierKey"]
+
+    key = plan_keys(world)[usage_key]
+    assert key["enabled"] is True
+    assert key["name"] == f"plugsurfing-backbone-dev:acme-cpo:{created['keyId']}"
+    assert created["apiKey"] not in json.dumps(plan_keys(world), default=str)  # the hash, never the key
+
+
+def test_given_a_key_revoked_with_the_cli_then_its_usage_key_leaves_the_plan(
+    world: World, cli: Callable[..., str]
+) -> None:
+    kept, revoked = create_key(cli), create_key(cli)
+    cli("revoke", revoked["keyId"])
+
+    assert set(plan_keys(world)) == {hash_api_key(kept["apiKey"])}
+    cli("revoke", revoked["keyId"])  # again: nothing left to withdraw, no error
+    assert set(plan_keys(world)) == {hash_api_key(kept["apiKey"])}
+
+
+def test_given_the_usage_plan_is_missing_then_create_refuses_and_stores_no_key(
+    world: World, cli: Callable[..., str]
+) -> None:
+    world.session.client("apigateway").delete_usage_plan(usagePlanId=world.resources["OioiPartnerUsagePlan"])
+    with pytest.raises(SystemExit, match="no API Gateway usage plan"):
+        create_key(cli)
+    assert world.items("PartnersTable") == []  # a stored key API Gateway would refuse: never
+
+
+def test_given_drift_between_keys_and_plan_then_sync_usage_restores_exactly_the_active_keys(
+    world: World, cli: Callable[..., str]
+) -> None:
+    lost, orphan, fine = create_key(cli), create_key(cli), create_key(cli)
+    apigateway = world.session.client("apigateway")
+    by_value = plan_keys(world)
+    lost_id = by_value[hash_api_key(lost["apiKey"])]["id"]
+    apigateway.delete_usage_plan_key(usagePlanId=world.resources["OioiPartnerUsagePlan"], keyId=lost_id)
+    apigateway.delete_api_key(apiKey=lost_id)  # e.g. deleted by hand in the console
+    world.table("PartnersTable").delete_item(Key={"keyHash": hash_api_key(orphan["apiKey"])})  # restore
+
+    printed = cli("sync-usage")
+
+    assert set(plan_keys(world)) == {hash_api_key(lost["apiKey"]), hash_api_key(fine["apiKey"])}
+    assert f"enrolled:  {lost['keyId']}" in printed
+    assert f"withdrawn: {orphan['keyId']}" in printed
+    assert "1 key(s) in place" in printed
+    assert "enrolled" not in cli("sync-usage")  # in step now: nothing to do

@@ -179,7 +179,24 @@ def test_given_authorizer_output_without_policy_or_with_nested_context_then_inva
         apigw.authorizer_output({"principalId": "x", "policyDocument": {}, "context": {"a": {"b": 1}}})
     assert apigw.authorizer_output(
         {"principalId": "x", "policyDocument": {"Statement": []}, "context": {"n": 1}}
-    ) == ("x", {"Statement": []}, {"n": 1})
+    ) == apigw.AuthorizerOutput("x", {"Statement": []}, {"n": 1})
+    assert (
+        apigw.authorizer_output(
+            {"principalId": "x", "policyDocument": {}, "usageIdentifierKey": "k" * 64}
+        ).usage_key
+        == "k" * 64
+    )
+    with pytest.raises(apigw.InvalidAuthorizerResponse):
+        apigw.authorizer_output({"principalId": "x", "policyDocument": {}, "usageIdentifierKey": 7})
+
+
+def test_given_a_key_bucket_then_a_burst_passes_and_the_rate_refills_it() -> None:
+    bucket = apigw.TokenBucket(rate=2, burst=3, now=0.0)
+
+    assert [bucket.take(0.0) for _ in range(4)] == [True, True, True, False]  # the burst, then 429
+    assert bucket.take(0.4) is False  # 0.8 of a token
+    assert bucket.take(0.5) is True  # one token after 1/rate seconds
+    assert [bucket.take(100.0) for _ in range(4)] == [True, True, True, False]  # never above burst
 
 
 def test_given_declared_gateway_response_when_unauthorized_then_status_template_and_headers_apply() -> None:

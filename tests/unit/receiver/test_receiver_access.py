@@ -83,7 +83,9 @@ def test_given_bad_key_options_when_issuing_then_nothing_is_stored(
 def test_given_an_issued_key_when_authenticating_with_it_then_the_caller_carries_its_grants() -> None:
     store = FakePartnerAccess()
     issued = _issue(store)
-    caller = authenticate(f"key={issued.api_key}", store)
+    found = authenticate(f"key={issued.api_key}", store)
+    assert found.usage_key == hash_api_key(issued.api_key)  # API Gateway's per-key throttling
+    caller = found.caller()
     assert caller.partner_id == "acme-charging-gmbh"
     assert caller.key_id == issued.access.key_id
     assert caller.messages == {"session-post", "rfid-verify"}

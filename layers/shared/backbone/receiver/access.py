@@ -14,7 +14,7 @@ import hmac
 import json
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -158,6 +158,12 @@ class PartnerAccess:
     def active(self) -> bool:
         return self.status is AccessStatus.ACTIVE
 
+    @property
+    def usage_key(self) -> str:
+        """The key's API Gateway usage identifier (per-key throttling, `usage_plan`): its hash,
+        which identifies the key without being one."""
+        return self.key_hash
+
     def caller(self) -> Caller:
         return Caller(self.partner_id, self.key_id, self.messages, self.partner_identifiers)
 
@@ -212,8 +218,8 @@ class AccessStore(AccessReader, Protocol):
         """Replace an existing key's item."""
 
 
-def authenticate(authorization: str | None, store: AccessReader) -> Caller:
-    """The caller behind an Authorization header.
+def authenticate(authorization: str | None, store: AccessReader) -> PartnerAccess:
+    """The active key behind an Authorization header (`.caller()`: who is calling).
 
     Raises `MalformedCredentials` (answer 401) or `AccessDenied` (answer 403). The item is looked
     up by the key's hash; `compare_digest` then re-checks the stored hash in constant time so no
@@ -225,7 +231,7 @@ def authenticate(authorization: str | None, store: AccessReader) -> Caller:
         raise AccessDenied("unknown API key")
     if not access.active:
         raise AccessDenied(f"API key {access.key_id} is revoked")
-    return access.caller()
+    return access
 
 
 # --- Operator commands (bbctl partners) ----------------------------------------------------------
@@ -242,6 +248,7 @@ class IssuedKey:
 def issue_key(
     store: AccessStore,
     *,
+    enrol: Callable[[PartnerAccess], None] | None = None,
     name: str,
     partner_identifiers: Iterable[str],
     messages: Iterable[str],
@@ -250,7 +257,8 @@ def issue_key(
     partner_id: str | None = None,
 ) -> IssuedKey:
     """Create a key for a partner, allowed `messages` (a subset of what the endpoint accepts) for
-    the given partner identifiers."""
+    the given partner identifiers. `enrol` (the usage plan) runs before the key is stored, so a
+    stored key is always usable; a key enrolled but not stored is withdrawn by `sync-usage`."""
     wanted, identifiers = frozenset(messages), frozenset(i.strip() for i in partner_identifiers)
     if not wanted:
         raise ValueError("at least one message type is required")
@@ -271,6 +279,8 @@ def issue_key(
         status=AccessStatus.ACTIVE,
         created_at=now,
     )
+    if enrol is not None:
+        enrol(access)
     store.put_new(access)
     return IssuedKey(api_key, access)
 
