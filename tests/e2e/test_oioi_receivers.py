@@ -30,12 +30,12 @@ def seed(message: str, kind: str = "request") -> Any:
     return json.loads((FIXTURES / f"{message}.{kind}.json").read_text(encoding="utf-8"))
 
 
-def bbctl(stack: Any, *argv: str) -> str:
+def bbctl(stack: Any, *argv: str, group: str = "partners") -> str:
     """`python -m bbctl partners ...` against the local stack, as an operator runs it."""
     env = {**os.environ, "PYTHONPATH": str(REPO / "tools")}
     env.pop("AWS_ENDPOINT_URL", None)
     done = subprocess.run(
-        [sys.executable, "-m", "bbctl", "partners", *argv, "--endpoint-url", stack.aws_endpoint],
+        [sys.executable, "-m", "bbctl", group, *argv, "--endpoint-url", stack.aws_endpoint],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -295,3 +295,14 @@ def test_given_a_key_missing_from_the_usage_plan_then_403_code_220_until_sync_us
 
     assert f"enrolled:  {created['keyId']}" in bbctl(stack, "sync-usage")
     assert answer(partner.send(seed("session-post"))) == (200, 0)
+
+
+def test_given_the_walkthrough_demo_load_then_its_printed_key_is_admitted_and_verifies_rfids(
+    stack: Any, endpoint: str
+) -> None:
+    """`bbctl demo load` (README walkthrough) issues a key the endpoint admits, usage plan included."""
+    printed = bbctl(stack, "load", "--api-url", stack.api_url, group="demo")
+    assert "station-post demo-station-1: HTTP 200" in printed
+    exports = [line for line in printed.splitlines() if line.startswith("export OIOI_KEY=")]
+    api_key = exports[-1].removeprefix("export OIOI_KEY=")
+    assert answer(Partner(endpoint, api_key).send({"rfid-verify": {"rfid": "04523022AA4881"}})) == (200, 0)

@@ -127,6 +127,7 @@ def partner_key(env: None, resources: dict[str, str], aws: boto3.Session) -> str
     store = DynamoPartnerAccess(aws.client("dynamodb"), resources["PartnersTable"])
     issued = issue_key(
         store,
+        enrol=lambda access: None,  # the authorizer is called directly: no API Gateway here
         name="ACME CPO",
         partner_identifiers=["1"],
         messages=ACCEPTED_MESSAGES,

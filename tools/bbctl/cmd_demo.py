@@ -28,6 +28,7 @@ from backbone.receiver.access_store import DynamoPartnerAccess
 from backbone.receiver.dispatch import ACCEPTED_MESSAGES
 from backbone.timeutil import utc_now
 from bbctl import Target, add_target_arguments
+from bbctl.cmd_partners import partner_usage_plan
 
 DEMO_PARTNER_IDENTIFIER = "demo-cpo-3f9c2a71b8e4d605"
 DEMO_FLEET = "demo-fleet"
@@ -111,6 +112,7 @@ def _load(args: argparse.Namespace) -> int:
     )
     issued = issue_key(
         partners,
+        enrol=partner_usage_plan(target, "demo load").enrol,
         name="Demo CPO",
         partner_identifiers=[DEMO_PARTNER_IDENTIFIER],
         messages=ACCEPTED_MESSAGES,

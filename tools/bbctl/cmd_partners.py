@@ -80,13 +80,17 @@ def _store(args: argparse.Namespace) -> DynamoPartnerAccess:
     return DynamoPartnerAccess(target.client("dynamodb"), target.output("PartnersTableName", "PartnersTable"))
 
 
-def _usage_plan(args: argparse.Namespace) -> PartnerUsagePlan:
-    target = Target.from_args(args)
+def partner_usage_plan(target: Target, command: str) -> PartnerUsagePlan:
+    """The stack's usage plan of partner keys (every issued key must be enrolled in it)."""
     plan = target.output("OioiUsagePlanId", "OioiPartnerUsagePlan")
     try:
         return PartnerUsagePlan.find(target.client("apigateway"), plan, str(target.stack_name))
     except UsagePlanNotFound as exc:
-        raise SystemExit(f"bbctl partners {args.command}: {exc}") from exc
+        raise SystemExit(f"bbctl {command}: {exc}") from exc
+
+
+def _usage_plan(args: argparse.Namespace) -> PartnerUsagePlan:
+    return partner_usage_plan(Target.from_args(args), f"partners {args.command}")
 
 
 def _summary(access: PartnerAccess) -> dict[str, Any]:

@@ -34,6 +34,7 @@ API_KEY = "n3pA0q1Yk4C2t8X0qL9mJ6bV5rW7sZ1uE3hG2fD4cB0"
 
 def _issue(store: FakePartnerAccess, **overrides: object) -> access.IssuedKey:
     arguments: dict[str, object] = {
+        "enrol": lambda access: None,
         "name": "ACME Charging GmbH",
         "partner_identifiers": ["123456-123456-abcdef-abc123-456def"],
         "messages": ["session-post", "rfid-verify"],
@@ -77,6 +78,30 @@ def test_given_bad_key_options_when_issuing_then_nothing_is_stored(
     store = FakePartnerAccess()
     with pytest.raises(ValueError, match=reason):
         _issue(store, **overrides)
+    assert store.items == {}
+
+
+def test_given_a_new_key_then_it_is_enrolled_for_throttling_before_it_is_stored() -> None:
+    store, enrolled = FakePartnerAccess(), []
+
+    def enrol(key: access.PartnerAccess) -> None:
+        assert store.items == {}  # a stored key is always one API Gateway admits
+        enrolled.append(key.usage_key)
+
+    issued = _issue(store, enrol=enrol)
+
+    assert enrolled == [hash_api_key(issued.api_key)]
+    assert list(store.items) == enrolled
+
+
+def test_given_enrolment_fails_then_no_key_is_stored() -> None:
+    store = FakePartnerAccess()
+
+    def enrol(key: access.PartnerAccess) -> None:
+        raise RuntimeError("API Gateway unreachable")
+
+    with pytest.raises(RuntimeError, match="unreachable"):
+        _issue(store, enrol=enrol)
     assert store.items == {}
 
 

@@ -248,7 +248,7 @@ class IssuedKey:
 def issue_key(
     store: AccessStore,
     *,
-    enrol: Callable[[PartnerAccess], None] | None = None,
+    enrol: Callable[[PartnerAccess], None],
     name: str,
     partner_identifiers: Iterable[str],
     messages: Iterable[str],
@@ -279,8 +279,7 @@ def issue_key(
         status=AccessStatus.ACTIVE,
         created_at=now,
     )
-    if enrol is not None:
-        enrol(access)
+    enrol(access)
     store.put_new(access)
     return IssuedKey(api_key, access)
 
