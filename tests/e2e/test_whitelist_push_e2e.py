@@ -24,7 +24,7 @@ from backbone.oioi.identifiers import uid_to_key_identifier
 pytestmark = pytest.mark.e2e
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PARTNER = "change-me-partner-identifier"  # template default of OioiPartnerIdentifier
+PARTNER = "local-partner-identifier-0001"  # OioiPartnerIdentifierSecret, tools/devstack/local_values.yaml
 
 
 def key_table(stack: Any) -> Any:

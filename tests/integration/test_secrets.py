@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities import parameters
 from backbone.secrets import (
     SecretFormatError,
     get_api_key,
+    get_partner_identifier,
     oioi_client_from,
     plugsurfing_client_from,
 )
@@ -73,6 +74,28 @@ def test_given_a_secret_without_a_key_when_read_then_it_fails_without_echoing_th
     assert "partner/bad" in str(raised.value)
     assert "HIDDEN" not in str(raised.value)
     assert raised.value.__cause__ is None
+
+
+@pytest.mark.parametrize(
+    "stored",
+    ["Kq3vX9mPz2LwT8rB", json.dumps({"partnerIdentifier": "Kq3vX9mPz2LwT8rB"})],
+    ids=["plain", "json"],
+)
+def test_given_our_partner_identifier_secret_then_it_is_read(secrets: object, stored: str) -> None:
+    secrets.create_secret(Name="oioi/partner-identifier", SecretString=stored)  # type: ignore[attr-defined]
+    assert get_partner_identifier("oioi/partner-identifier") == "Kq3vX9mPz2LwT8rB"
+
+
+@pytest.mark.parametrize("stored", ["HIDDEN-short", "   ", '{"apiKey": "HIDDEN-but-long-enough"}'])
+def test_given_a_partner_identifier_too_short_or_missing_then_it_fails_without_echoing_it(
+    secrets: object, stored: str
+) -> None:
+    """OIOI: a random string of at least 16 characters; anything else is refused, never sent."""
+    secrets.create_secret(Name="oioi/partner-identifier", SecretString=stored)  # type: ignore[attr-defined]
+    with pytest.raises(SecretFormatError) as raised:
+        get_partner_identifier("oioi/partner-identifier")
+    assert "oioi/partner-identifier" in str(raised.value)
+    assert "HIDDEN" not in str(raised.value)
 
 
 def test_given_a_cached_key_when_the_secret_rotates_then_the_old_key_is_served_until_max_age(

@@ -1,7 +1,9 @@
-"""Partner API keys from Secrets Manager, and the per-process partner clients that use them.
+"""Partner API keys and our OIOI partner identifier from Secrets Manager, and the per-process
+partner clients that use them.
 
-Keys are read through Powertools Parameters, cached for `SECRET_MAX_AGE_SECONDS`. A secret holds
-either the bare key or JSON `{"apiKey": "..."}`. Clients are built once per process (warm
+Secrets are read through Powertools Parameters, cached for `SECRET_MAX_AGE_SECONDS`. A key secret
+holds either the bare key or JSON `{"apiKey": "..."}`; the partner identifier secret the bare
+identifier or `{"partnerIdentifier": "..."}`. Clients are built once per process (warm
 invocations reuse their connection pool) and read the key on each request from that cache, so a
 rotated key takes effect within `SECRET_MAX_AGE_SECONDS` without a cold start. Key values are
 never logged nor put in error messages. Every call is also counted as a metric
@@ -21,10 +23,11 @@ from backbone.partners.plugsurfing import PlugsurfingClient
 from backbone.settings import OioiClientSettings, PlugsurfingApiSettings
 
 SECRET_MAX_AGE_SECONDS = 300
+PARTNER_IDENTIFIER_MIN_LENGTH = 16  # OIOI glossary: "a random string at least 16 characters long"
 
 
 class SecretFormatError(ValueError):
-    """The secret holds no usable API key. Names the secret, never its value."""
+    """The secret holds no usable value. Names the secret, never its value."""
 
 
 def get_api_key(secret_name: str, *, max_age: int = SECRET_MAX_AGE_SECONDS) -> str:
@@ -32,8 +35,26 @@ def get_api_key(secret_name: str, *, max_age: int = SECRET_MAX_AGE_SECONDS) -> s
     return api_key_from_secret(parameters.get_secret(secret_name, max_age=max_age), secret_name)
 
 
+def get_partner_identifier(secret_name: str, *, max_age: int = SECRET_MAX_AGE_SECONDS) -> str:
+    """Our OIOI partner identifier, stored in `secret_name`: the spec wants it hard to guess and
+    handed to partners securely, so it is a secret, never a parameter or an environment value."""
+    value = parameters.get_secret(secret_name, max_age=max_age)
+    identifier = _secret_text(value, secret_name, "partnerIdentifier", "partner identifier")
+    if len(identifier) < PARTNER_IDENTIFIER_MIN_LENGTH:
+        raise SecretFormatError(
+            f"secret {secret_name!r}: an OIOI partner identifier is a random string of at least "
+            f"{PARTNER_IDENTIFIER_MIN_LENGTH} characters"
+        )
+    return identifier
+
+
 def api_key_from_secret(value: object, secret_name: str) -> str:
     """Accept a plain string or JSON `{"apiKey": "..."}` (as text, bytes or already parsed)."""
+    return _secret_text(value, secret_name, "apiKey", "API key")
+
+
+def _secret_text(value: object, secret_name: str, field: str, what: str) -> str:
+    """A plain string, or JSON `{field: "..."}` (as text, bytes or already parsed), stripped."""
     if isinstance(value, bytes):
         value = value.decode("utf-8")
     if isinstance(value, str) and value.strip().startswith("{"):
@@ -42,11 +63,10 @@ def api_key_from_secret(value: object, secret_name: str) -> str:
         except json.JSONDecodeError:
             raise SecretFormatError(f"secret {secret_name!r} looks like JSON but does not parse") from None
     if isinstance(value, dict):
-        value = value.get("apiKey")
+        value = value.get(field)
     if not isinstance(value, str) or not value.strip():
-        raise SecretFormatError(
-            f"secret {secret_name!r} holds no API key (plain string or {{'apiKey': ...}})"
-        )
+        expected = f"plain string or {{'{field}': ...}}"
+        raise SecretFormatError(f"secret {secret_name!r} holds no {what} ({expected})")
     return value.strip()
 
 

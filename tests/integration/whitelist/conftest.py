@@ -59,15 +59,17 @@ def function_env(
     """The environment template.yaml gives WhitelistPushFunction, pointed at the simulator."""
 
     def configure(**overrides: str) -> None:
-        secret = resources["OioiApiKeySecret"]
-        aws.client("secretsmanager").put_secret_value(SecretId=secret, SecretString=DEFAULT_OIOI_KEY)
+        secret, identifier = resources["OioiApiKeySecret"], resources["OioiPartnerIdentifierSecret"]
+        secrets = aws.client("secretsmanager")
+        secrets.put_secret_value(SecretId=secret, SecretString=DEFAULT_OIOI_KEY)
+        secrets.put_secret_value(SecretId=identifier, SecretString=PARTNER)
         environment = {
             "STAGE": "dev",
             "CHARGING_KEYS_TABLE": resources["ChargingKeysTable"],
             "WHITELIST_AUDIT_TABLE": resources["WhitelistAuditTable"],
             "OIOI_ENDPOINT_URL": sim.oioi_url,
             "OIOI_API_KEY_SECRET": secret,
-            "OIOI_PARTNER_IDENTIFIER": PARTNER,
+            "OIOI_PARTNER_IDENTIFIER_SECRET": identifier,
             "WHITELIST_MAX_SHRINK": "0.2",
             "WHITELIST_MAX_AGE_HOURS": "24",
             "POWERTOOLS_SERVICE_NAME": "whitelist-push",

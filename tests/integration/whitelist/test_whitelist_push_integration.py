@@ -293,6 +293,32 @@ def test_given_the_handler_when_invoked_manually_then_it_pushes_and_publishes_th
     assert emitted["WhitelistLastSuccessAgeSeconds"] == 0
 
 
+def test_given_our_partner_identifier_is_too_short_then_the_push_fails_and_nothing_is_sent(
+    keys: KeyStore,
+    pusher: Pusher,
+    function_env: Callable[..., None],
+    resources: dict[str, str],
+    aws: Any,
+    load_event: Callable[[str], Any],
+    lambda_context: Any,
+) -> None:
+    """A wrong identifier would file the list under someone else: refuse, alarm, send nothing."""
+    import handler_whitelist_push
+
+    from backbone.secrets import SecretFormatError
+
+    function_env()
+    aws.client("secretsmanager").put_secret_value(
+        SecretId=resources["OioiPartnerIdentifierSecret"], SecretString="too-short"
+    )
+    seed(keys, "3633E0E0")
+
+    with pytest.raises(SecretFormatError, match="at least 16 characters"):
+        handler_whitelist_push.handler(load_event("whitelist/event-manual.json"), lambda_context)
+    assert pusher.received() is None
+    assert pusher.sim.whitelist("too-short") is None  # not sent under the wrong identifier either
+
+
 def test_given_the_scheduled_event_and_an_empty_table_when_handled_then_refused_and_the_refusal_metric_is_1(
     function_env: Callable[..., None],
     load_event: Callable[[str], Any],

@@ -21,7 +21,7 @@ from backbone.keys.store import key_store
 from backbone.observability import MetricUnit, bind_correlation, logger, metrics
 from backbone.partners.oioi_client import OioiClient
 from backbone.partners.retry import RetryPolicy
-from backbone.secrets import get_api_key
+from backbone.secrets import get_api_key, get_partner_identifier
 from backbone.timeutil import utc_now
 from backbone.whitelist.logic import Dependencies, PushConfig, last_success_age, push_whitelist
 from backbone.whitelist.models import Outcome, PushAttempt, PushRequest
@@ -52,7 +52,7 @@ def handle_event(
             sender=rfid_client(settings),
         ),
         PushConfig(
-            partner_identifier=settings.oioi_partner_identifier,
+            partner_identifier=get_partner_identifier(settings.oioi_partner_identifier_secret),
             policy=settings.guard_policy(),
             lock_ttl=timedelta(seconds=settings.whitelist_lock_seconds),
             page_size=settings.whitelist_page_size,

@@ -13,7 +13,8 @@ from backbone.whitelist.guards import GuardPolicy
 class WhitelistPushSettings(OioiClientSettings):
     charging_keys_table: str = Field(min_length=1)
     whitelist_audit_table: str = Field(min_length=1)
-    oioi_partner_identifier: str = Field(min_length=16)
+    oioi_partner_identifier_secret: str = Field(min_length=1)
+    """Secret holding our OIOI partner identifier (sent as rfid-post `partner-identifier`)."""
     whitelist_max_shrink: float = Field(default=0.2, ge=0, le=1)
     """Largest allowed drop against the last successful push (fraction of its count)."""
     whitelist_max_age_hours: float = Field(default=24, gt=0)
