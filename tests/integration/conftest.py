@@ -1,9 +1,8 @@
-"""Integration tier: AWS emulated by moto in-process; tables and queues built from template.yaml,
-so tests and infrastructure cannot drift."""
+"""Integration tier: AWS emulated by moto in-process; the template's resources created in it by
+devstack's creators (the local stack's), so tests, the local stack and infrastructure cannot drift."""
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,82 +10,57 @@ from typing import Any
 
 import boto3
 import pytest
-from cfnlint.decode.cfn_yaml import load
 from moto import mock_aws
 from moto.dynamodb.responses import DynamoHandler
 
-TEMPLATE: Any = load(str(Path(__file__).resolve().parents[2] / "template.yaml"))
-REGION = "eu-west-1"
-_TABLE_KEYS = (
-    "AttributeDefinitions",
-    "KeySchema",
-    "GlobalSecondaryIndexes",
-    "LocalSecondaryIndexes",
-    "StreamSpecification",
-    "BillingMode",
+from devstack.emulator import (
+    CREATORS,
+    DEFAULT_LOCAL_VALUES,
+    create_all,
+    create_function,
+    create_state_machine,
+    load_local_values,
 )
+from devstack.template import Pseudo, Template
+
+TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "template.yaml"
+REGION = "eu-west-1"
+STACK_NAME = "backbone-test"  # physical names are "<stack>-<LogicalId>" or the template's own
+# The tests run the handlers in-process and build the state machine they execute themselves:
+# functions and state machines get placeholder ids only (creating them costs time per test).
+_CREATORS = {
+    kind: create for kind, create in CREATORS.items() if create not in (create_function, create_state_machine)
+}
 
 
 class TemplateResources(dict[str, str]):
-    """Logical id -> physical id (table name, queue URL, secret ARN, bus name, topic ARN)."""
+    """Logical id -> physical id (table name, queue URL, secret ARN, bus name, topic ARN,
+    usage plan id)."""
 
 
-def _plain(value: Any) -> Any:
-    return json.loads(json.dumps(value))
+class SessionClients:
+    """devstack's creators take `AwsClients`: here, one client per service of a boto3 session
+    (moto's `mock_aws` intercepts them in-process)."""
 
+    def __init__(self, session: boto3.Session) -> None:
+        self._session = session
+        self._clients: dict[str, Any] = {}
 
-def _resources(kind: str) -> dict[str, dict[str, Any]]:
-    return {n: r for n, r in TEMPLATE["Resources"].items() if r["Type"] == kind}
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self._session.client(service)  # type: ignore[call-overload]
+        return self._clients[service]
 
 
 def create_template_resources(session: boto3.Session) -> TemplateResources:
-    """Create every table, queue, secret, event bus, topic and usage plan the template declares."""
-    created = TemplateResources()
-    dynamodb, sqs = session.client("dynamodb"), session.client("sqs")
-    for name, resource in _resources("AWS::DynamoDB::Table").items():
-        props = _plain(resource.get("Properties", {}))
-        args = {key: props[key] for key in _TABLE_KEYS if key in props}
-        if "StreamSpecification" in args:
-            args["StreamSpecification"] = {"StreamEnabled": True, **args["StreamSpecification"]}
-        dynamodb.create_table(TableName=name, **args)
-        if ttl := props.get("TimeToLiveSpecification"):
-            dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
-        created[name] = name
-    queues = _resources("AWS::SQS::Queue")
-    # Dead-letter queues first: a redrive policy names its DLQ by ARN.
-    for name, resource in sorted(
-        queues.items(), key=lambda item: "RedrivePolicy" in item[1].get("Properties", {})
-    ):
-        props = _plain(resource.get("Properties", {}))
-        attributes = {
-            key: str(value)
-            for key, value in props.items()
-            if key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds")
-        }
-        if redrive := props.get("RedrivePolicy"):
-            target = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
-            dlq_arn = sqs.get_queue_attributes(QueueUrl=created[target], AttributeNames=["QueueArn"])
-            attributes["RedrivePolicy"] = json.dumps(
-                {
-                    "deadLetterTargetArn": dlq_arn["Attributes"]["QueueArn"],
-                    "maxReceiveCount": redrive["maxReceiveCount"],
-                }
-            )
-        created[name] = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
-    secrets = session.client("secretsmanager")
-    for name in _resources("AWS::SecretsManager::Secret"):
-        created[name] = secrets.create_secret(Name=name, SecretString=f"test-{name}")["ARN"]
-    for name in _resources("AWS::Events::EventBus"):
-        session.client("events").create_event_bus(Name=name)
-        created[name] = name
-    for name in _resources("AWS::SNS::Topic"):
-        created[name] = session.client("sns").create_topic(Name=name)["TopicArn"]
-    for name in _resources("AWS::ApiGateway::UsagePlan"):
-        stages = [{"apiId": "oioi000000", "stage": "staging"}]  # the API of events/oioi/*.json
-        created[name] = session.client("apigateway").create_usage_plan(
-            name=name, apiStages=stages, throttle={"rateLimit": 50.0, "burstLimit": 100}
-        )["id"]
-    return created
+    """Create the template's resources as the local stack does (secrets hold its local values)."""
+    template = Template(TEMPLATE_PATH, pseudo=Pseudo(region=REGION, stack_name=STACK_NAME))
+    described = create_all(
+        template, SessionClients(session), load_local_values(DEFAULT_LOCAL_VALUES), _CREATORS
+    )
+    return TemplateResources(
+        {logical_id: str(item["ref"]) for logical_id, item in described.items() if item["emulated"]}
+    )
 
 
 @pytest.fixture
@@ -107,7 +81,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[boto3.Session]:
 
 @pytest.fixture
 def resources(aws: boto3.Session) -> TemplateResources:
-    """Every template table/queue/secret/bus/topic, created in moto; logical id -> physical id."""
+    """Every template table/queue/secret/bus/topic/usage plan, created in moto; logical id -> physical id."""
     return create_template_resources(aws)
 
 

@@ -195,7 +195,11 @@ def test_given_requests_carrying_the_key_then_the_receiver_logs_it_on_no_path(
 
 @respx.mock(assert_all_mocked=True)
 def test_given_partner_errors_then_our_plugsurfing_and_oioi_keys_are_in_no_log_line(
-    env: None, respx_mock: respx.MockRouter, captured: Captured, monkeypatch: pytest.MonkeyPatch
+    env: None,
+    resources: dict[str, str],
+    respx_mock: respx.MockRouter,
+    captured: Captured,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sent: list[str] = []
 
@@ -210,9 +214,9 @@ def test_given_partner_errors_then_our_plugsurfing_and_oioi_keys_are_in_no_log_l
     respx_mock.put(url__regex=rf"{DRIVE_BASE}/emp/v1/charging-keys/.*").mock(side_effect=failing(403))
     respx_mock.post(OIOI_ENDPOINT).mock(side_effect=failing(401))
     monkeypatch.setenv("DRIVE_API_BASE_URL", DRIVE_BASE)
-    monkeypatch.setenv("PLUGSURFING_API_KEY_SECRET", "PlugsurfingApiKeySecret")
+    monkeypatch.setenv("PLUGSURFING_API_KEY_SECRET", resources["PlugsurfingApiKeySecret"])
     monkeypatch.setenv("OIOI_ENDPOINT_URL", OIOI_ENDPOINT)
-    monkeypatch.setenv("OIOI_API_KEY_SECRET", "OioiApiKeySecret")
+    monkeypatch.setenv("OIOI_API_KEY_SECRET", resources["OioiApiKeySecret"])
     plugsurfing = fast(plugsurfing_client_from(load_settings(PlugsurfingApiSettings)))
     oioi = fast(oioi_client_from(load_settings(OioiClientSettings)))
 

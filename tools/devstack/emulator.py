@@ -16,10 +16,10 @@ import secrets
 import string
 import threading
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 import yaml
@@ -32,6 +32,14 @@ log = logging.getLogger("devstack.aws")
 
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 LAMBDA_ROLE_NAME = "devstack-lambda-role"
+DEFAULT_LOCAL_VALUES = Path(__file__).with_name("local_values.yaml")
+
+
+class AwsClients(Protocol):
+    """Where resources are created: boto3 clients by service name. `AwsEmulator` here; the
+    integration tests adapt a boto3 session under moto's in-process `mock_aws`."""
+
+    def client(self, service: str) -> Any: ...
 
 
 class AwsEmulator:
@@ -77,7 +85,7 @@ class CreateContext:
     """What a creator needs: the template (paths, pseudo parameters), clients and local values."""
 
     template: Template
-    aws: AwsEmulator
+    aws: AwsClients
     local_values: dict[str, Any]
     lambda_role_arn: str = ""
 
@@ -397,14 +405,18 @@ CREATORS: dict[str, Creator] = {
 
 
 def create_all(
-    template: Template, aws: AwsEmulator, local_values: dict[str, Any]
+    template: Template,
+    aws: AwsClients,
+    local_values: dict[str, Any],
+    creators: Mapping[str, Creator] = CREATORS,
 ) -> dict[str, dict[str, Any]]:
-    """Create every resource the template declares, in dependency order; describe them."""
+    """Create every resource the template declares, in dependency order; describe them.
+    A type missing from `creators` gets placeholder ids only."""
     ctx = CreateContext(template, aws, local_values)
     described: dict[str, dict[str, Any]] = {}
     for logical_id in template.creation_order():
         resource_type = template.resource_type(logical_id)
-        creator = CREATORS.get(resource_type)
+        creator = creators.get(resource_type)
         if creator is None:
             log.debug("%s (%s) is not emulated; placeholder ids only", logical_id, resource_type)
             physical = Physical(

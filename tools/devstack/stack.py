@@ -15,7 +15,14 @@ from typing import Any
 
 from devstack import apigw, moto_patches
 from devstack.api import ApiGateway, HttpServer, UsagePlans
-from devstack.emulator import AwsEmulator, CreateContext, create_all, load_local_values, register_rest_api
+from devstack.emulator import (
+    DEFAULT_LOCAL_VALUES,
+    AwsEmulator,
+    CreateContext,
+    create_all,
+    load_local_values,
+    register_rest_api,
+)
 from devstack.functions import DEFAULT_POOL_SIZE, FunctionRuntime, FunctionSpec, Invocation
 from devstack.sources import (
     NOT_EMULATED_EVENT_TYPES,
@@ -35,7 +42,6 @@ FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 STATE_MACHINE_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
 LAYER_TYPES = ("AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion")
 IMPLICIT_API = "ServerlessRestApi"
-DEFAULT_LOCAL_VALUES = Path(__file__).with_name("local_values.yaml")
 
 
 @dataclass

@@ -9,18 +9,18 @@ import pytest
 from bbctl.__main__ import main
 
 STACK = "plugsurfing-backbone-staging"
-# A stand-in stack whose only job is to publish the output the CLI resolves names from.
-OUTPUTS_TEMPLATE = {
-    "Resources": {"Marker": {"Type": "AWS::SQS::Queue"}},
-    "Outputs": {"ChargingKeysTableName": {"Value": "ChargingKeysTable"}},
-}
 
 
 @pytest.fixture
 def deployed(aws, resources, monkeypatch):
     monkeypatch.delenv("CHARGING_KEYS_TABLE", raising=False)
     monkeypatch.delenv("BBCTL_STACK_NAME", raising=False)
-    aws.client("cloudformation").create_stack(StackName=STACK, TemplateBody=json.dumps(OUTPUTS_TEMPLATE))
+    # A stand-in stack whose only job is to publish the output the CLI resolves names from.
+    outputs_template = {
+        "Resources": {"Marker": {"Type": "AWS::SQS::Queue"}},
+        "Outputs": {"ChargingKeysTableName": {"Value": resources["ChargingKeysTable"]}},
+    }
+    aws.client("cloudformation").create_stack(StackName=STACK, TemplateBody=json.dumps(outputs_template))
     return ["--stack-name", STACK, "--region", "eu-west-1"]
 
 
