@@ -75,7 +75,9 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
 
 
 logger = Logger(utc=True, logger_formatter=RedactingFormatter(utc=True))
-tracer = Tracer()
+# Only the libraries the product calls through: boto3/botocore (AWS) and httpx (Plugsurfing).
+# Tracer() alone patches every library X-Ray knows that is importable, importing each on a cold start.
+tracer = Tracer(patch_modules=["botocore", "httpx"])
 metrics = Metrics()
 
 __all__ = [
