@@ -70,6 +70,26 @@ class RunningStack:
     def logs(self) -> str:
         return self.log_file.read_text(encoding="utf-8", errors="replace")
 
+    def bbctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """`python -m bbctl ...` against this stack, as an operator runs it (AWS_ENDPOINT_URL
+        set, none of the developer's own stack settings); with `check`, a non-zero exit fails."""
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO_ROOT / "tools"),
+            "AWS_ENDPOINT_URL": self.aws_endpoint,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+        }
+        for name in ("AWS_PROFILE", "BBCTL_STACK_NAME", "CHARGING_KEYS_TABLE", "WHITELIST_AUDIT_TABLE"):
+            env.pop(name, None)
+        done = subprocess.run(
+            [sys.executable, "-m", "bbctl", *args],
+            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        failed = f"bbctl {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+        assert done.returncode == 0 or not check, failed
+        return done
+
 
 def start_devstack(
     template: Path, workdir: Path, *extra: str

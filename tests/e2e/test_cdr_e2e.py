@@ -6,14 +6,10 @@ and sent back by `bbctl cdr redrive`. The walkthrough of docs/cdr-ingestion.md, 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,21 +17,12 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[2]
 PARTNER_IDENTIFIER = "123456-123456-abcdef-abc123-456def"
 
 
 def bbctl(stack: Any, *argv: str, check: bool = True) -> str:
-    """`python -m bbctl ...` against the local stack, as an operator runs it."""
-    env = {**os.environ, "PYTHONPATH": str(REPO / "tools")}
-    env.pop("AWS_ENDPOINT_URL", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "bbctl", *argv, "--endpoint-url", stack.aws_endpoint],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    if check:
-        assert done.returncode == 0, done.stderr
-    return done.stdout
+    """`python -m bbctl ...` against the local stack; what it printed."""
+    return str(stack.bbctl(*argv, check=check).stdout)
 
 
 def session_post(session_id: str, *, final: bool, energy: str, cost: str | None = None) -> bytes:

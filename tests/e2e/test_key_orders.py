@@ -6,9 +6,6 @@ throttle is delivered later, not lost. Operator steps go through `python -m bbct
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -22,7 +19,6 @@ if TYPE_CHECKING:
     from tests.e2e.conftest import RunningStack
 
 pytestmark = pytest.mark.e2e
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def eventually(probe: Callable[[], Any], timeout_s: float = 60.0, what: str = "condition") -> Any:
@@ -37,24 +33,7 @@ def eventually(probe: Callable[[], Any], timeout_s: float = 60.0, what: str = "c
 
 def bbctl(stack: RunningStack, *args: str, check: bool = True) -> str:
     """The operator CLI against the local stack; with `check`, a non-zero exit fails the test."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO_ROOT / "tools"),
-        "AWS_REGION": stack.region,
-        "AWS_DEFAULT_REGION": stack.region,
-    }
-    env.pop("AWS_PROFILE", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "bbctl", *args, "--endpoint-url", stack.aws_endpoint],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0 or not check, f"bbctl {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
+    return stack.bbctl(*args, check=check).stdout
 
 
 def sim(stack: RunningStack, method: str, path: str, body: Any = None) -> Any:

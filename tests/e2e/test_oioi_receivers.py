@@ -5,9 +5,6 @@ spec's answers; wrong keys and bad bodies get the right status and code and chan
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +29,7 @@ def seed(message: str, kind: str = "request") -> Any:
 
 def bbctl(stack: Any, *argv: str, group: str = "partners") -> str:
     """`python -m bbctl partners ...` against the local stack, as an operator runs it."""
-    env = {**os.environ, "PYTHONPATH": str(REPO / "tools")}
-    env.pop("AWS_ENDPOINT_URL", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "bbctl", group, *argv, "--endpoint-url", stack.aws_endpoint],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    return str(stack.bbctl(group, *argv).stdout)
 
 
 def create_key(stack: Any, name: str, messages: str = ALL_MESSAGES) -> dict[str, Any]:
