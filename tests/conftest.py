@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,3 +48,17 @@ def load_event() -> Callable[[str], Any]:
         return json.loads((REPO_ROOT / "events" / name).read_text(encoding="utf-8"))
 
     return load
+
+
+@pytest.fixture
+def log_output() -> Iterator[io.StringIO]:
+    """What the Powertools handler writes (CloudWatch Logs in Lambda), as in one invocation: no
+    appended keys from before, none left after (`inject_lambda_context(clear_state=True)`)."""
+    from backbone.observability import logger
+
+    logger.clear_state()
+    buffer = io.StringIO()
+    previous = logger.registered_handler.setStream(buffer)  # type: ignore[attr-defined]
+    yield buffer
+    logger.registered_handler.setStream(previous)  # type: ignore[attr-defined]
+    logger.clear_state()

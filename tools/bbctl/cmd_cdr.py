@@ -4,6 +4,8 @@
     python -m bbctl cdr show SESSION_ID [--raw] [--json]
     python -m bbctl cdr dlq [--limit N] [--json]
     python -m bbctl cdr redrive [--max N]
+    python -m bbctl cdr review list [--limit N] [--json]
+    python -m bbctl cdr review resolve PARTNER_ID SESSION_ID --note TEXT [--correction HASH]
 
 Logic: `backbone.cdr.store` (queries) and `backbone.cdr.dlq` (peek, redrive).
 """
@@ -15,7 +17,9 @@ import json
 from typing import Any
 
 from backbone.cdr import dlq
+from backbone.cdr.models import RecordKind
 from backbone.cdr.store import DynamoCdrStore
+from backbone.timeutil import utc_now
 from bbctl import Target, add_target_arguments
 
 
@@ -43,6 +47,25 @@ def register(groups: Any) -> None:
     add_target_arguments(redrive)
     redrive.set_defaults(func=_redrive)
 
+    review = commands.add_parser("review", help="CDRs stored with anomalies: list them, resolve one")
+    reviews = review.add_subparsers(dest="review_command", required=True, metavar="ACTION")
+    listing = reviews.add_parser("list", help="flagged CDRs awaiting review, oldest first, with anomalies")
+    listing.add_argument("--limit", type=int, help="at most this many")
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    add_target_arguments(listing)
+    listing.set_defaults(func=_review_list)
+    resolve = reviews.add_parser(
+        "resolve", help="mark a flagged CDR reviewed (the CDR itself is never changed)"
+    )
+    resolve.add_argument("partner_id", metavar="PARTNER_ID")
+    resolve.add_argument("session_id", metavar="SESSION_ID")
+    resolve.add_argument("--note", required=True, help="what was decided (kept on the record)")
+    resolve.add_argument(
+        "--correction", metavar="HASH", help="resolve this correction (payload hash prefix), not the CDR"
+    )
+    add_target_arguments(resolve)
+    resolve.set_defaults(func=_review_resolve)
+
 
 def _queue_url(target: Target, output_key: str, logical_id: str) -> str:
     where = target.output(output_key, logical_id)
@@ -52,9 +75,7 @@ def _queue_url(target: Target, output_key: str, logical_id: str) -> str:
 
 
 def _show(args: argparse.Namespace) -> int:
-    target = Target.from_args(args)
-    store = DynamoCdrStore(target.client("dynamodb"), target.output("CdrTableName", "CdrTable"))
-    records = store.by_session(args.session_id)
+    records = _store(Target.from_args(args)).by_session(args.session_id)
     if not records:
         print(f"no CDR for session {args.session_id}")
         return 1
@@ -71,12 +92,61 @@ def _show(args: argparse.Namespace) -> int:
         cost = f"{view.get('costAmount')} {view.get('costCurrency')}" if "costAmount" in view else "-"
         print(
             f"{view['kind']:<10} {view['status']:<8} partner={view['partnerId']} source={view['source']} "
-            f"energy={view.get('energyKwh', '-')} kWh cost={cost} started={view['startedAt']} "
+            f"energy={view.get('energyKwh', '-')} kWh cost={cost} started={view.get('startedAt', '-')} "
             f"stopped={view.get('stoppedAt', '-')} received={view['receivedAt']} "
             f"hash={view['payloadHash'][:12]}"
         )
+        for anomaly in view.get("anomalies", ()):
+            print(f"           anomaly: {anomaly}")
         if args.raw:
             print(f"           raw: {view['raw']}")
+    return 0
+
+
+def _store(target: Target) -> DynamoCdrStore:
+    return DynamoCdrStore(target.client("dynamodb"), target.output("CdrTableName", "CdrTable"))
+
+
+def _review_list(args: argparse.Namespace) -> int:
+    shown = 0
+    for stored in _store(Target.from_args(args)).awaiting_review(args.limit):
+        shown += 1
+        view = stored.view()
+        if args.json:
+            print(json.dumps(view))
+            continue
+        print(
+            f"{view['partnerId']} {view['sessionId']} {view['kind']} {view['status']} "
+            f"received={view['receivedAt']} hash={view['payloadHash'][:12]}"
+        )
+        for anomaly in view.get("anomalies", ()):
+            print(f"    {anomaly}")
+    if not args.json:
+        print(f"{shown} CDR(s) awaiting review")
+    return 0
+
+
+def _review_resolve(args: argparse.Namespace) -> int:
+    store = _store(Target.from_args(args))
+    records = store.history(args.partner_id, args.session_id)
+    wanted = [
+        stored
+        for stored in records
+        if (stored.kind is RecordKind.CORRECTION) == bool(args.correction)
+        and stored.cdr.payload_hash.startswith(args.correction or "")
+    ]
+    if len(wanted) != 1:
+        what = f"correction {args.correction}" if args.correction else "CDR"
+        print(f"no single {what} of session {args.session_id} for partner {args.partner_id}")
+        return 1
+    [stored] = wanted
+    if not stored.awaiting_review:
+        print(f"{stored.cdr.pk} {stored.sk} is not awaiting review")
+        return 1
+    if not store.resolve_review(stored, args.note, utc_now()):
+        print(f"{stored.cdr.pk} {stored.sk} changed meanwhile (replaced or resolved); list again")
+        return 1
+    print(f"resolved: {stored.cdr.pk} {stored.sk}")
     return 0
 
 

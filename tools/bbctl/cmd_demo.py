@@ -23,13 +23,14 @@ import httpx
 from backbone.keys.model import ChargingKey, KeyState
 from backbone.keys.store import KeyStore
 from backbone.oioi.identifiers import uid_to_key_identifier
-from backbone.receiver.access import issue_key
+from backbone.receiver.access import issue_key, partner_id_for
 from backbone.receiver.access_store import DynamoPartnerAccess
 from backbone.receiver.dispatch import ACCEPTED_MESSAGES
 from backbone.timeutil import utc_now
 from bbctl import Target, add_target_arguments
 from bbctl.cmd_partners import partner_usage_plan
 
+DEMO_NAME = "Demo CPO"
 DEMO_PARTNER_IDENTIFIER = "demo-cpo-3f9c2a71b8e4d605"
 DEMO_FLEET = "demo-fleet"
 LOCAL_AWS = "http://127.0.0.1:5000"
@@ -110,14 +111,16 @@ def _load(args: argparse.Namespace) -> int:
     partners = DynamoPartnerAccess(
         target.client("dynamodb"), target.output("PartnersTableName", "PartnersTable")
     )
+    demo_exists = any(access.partner_id == partner_id_for(DEMO_NAME) for access in partners.list_all())
     issued = issue_key(
         partners,
         enrol=partner_usage_plan(target, "demo load").enrol,
-        name="Demo CPO",
+        name=DEMO_NAME,
         partner_identifiers=[DEMO_PARTNER_IDENTIFIER],
         messages=ACCEPTED_MESSAGES,
         accepted_messages=ACCEPTED_MESSAGES,
         now=utc_now(),
+        add_to_existing=demo_exists,  # loading again issues another key to the same demo partner
     )
     keys = KeyStore(
         target.resource("dynamodb").Table(target.output("ChargingKeysTableName", "ChargingKeysTable"))

@@ -50,6 +50,16 @@ def register(groups: Any) -> None:
         help=f"comma-separated messages this key may send: {','.join(sorted(ACCEPTED_MESSAGES))}",
     )
     create.add_argument("--partner-id", help="our id for the partner (default: derived from --name)")
+    create.add_argument(
+        "--existing",
+        action="store_true",
+        help="add a key to the existing partner of this id/name (key rotation); refused otherwise",
+    )
+    create.add_argument(
+        "--force-shared-identifier",
+        action="store_true",
+        help="allow a partner identifier another partner's active key already acts for",
+    )
     create.add_argument("--json", action="store_true", help="print JSON (for scripts)")
     add_target_arguments(create)
     create.set_defaults(func=_create)
@@ -117,6 +127,8 @@ def _create(args: argparse.Namespace) -> int:
             accepted_messages=ACCEPTED_MESSAGES,
             now=utc_now(),
             partner_id=args.partner_id,
+            add_to_existing=args.existing,
+            share_identifiers=args.force_shared_identifier,
         )
     except ValueError as exc:
         raise SystemExit(f"bbctl partners create: {exc}") from exc

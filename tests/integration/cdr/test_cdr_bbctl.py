@@ -41,7 +41,7 @@ def cli(
 @pytest.fixture
 def dead_letters(lambda_context: Any, aws: boto3.Session, resources: dict[str, str]) -> list[str]:
     """Two invalid CDRs parked by ingestion and one message that ran out of deliveries."""
-    bad = [oioi(session_post_text(f"S-bad-{n}", evse="nope")) for n in range(2)]
+    bad = [oioi(session_post_text(f"S-bad-{n}"), partner="acme#bad") for n in range(2)]
     handler(sqs_event(*bad), lambda_context)
     aws.client("sqs").send_message(QueueUrl=resources["CdrDeadLetterQueue"], MessageBody=bad[0].to_message())
     return [envelope.to_message() for envelope in bad]
@@ -54,7 +54,7 @@ def test_given_dead_letters_when_peeking_then_each_shows_its_reason_and_stays_in
 
     assert sorted(p["sessionId"] for p in printed) == ["S-bad-0", "S-bad-0", "S-bad-1"]
     reasons = [p["reason"] for p in printed]
-    assert sum("connector-id" in reason for reason in reasons) == 2  # parked by ingestion
+    assert sum("must not contain '#'" in reason for reason in reasons) == 2  # parked by ingestion
     assert sum("maxReceiveCount" in reason for reason in reasons) == 1  # ran out of deliveries
     assert len(dlq.peek(aws.client("sqs"), resources["CdrDeadLetterQueue"], 10)) == 3  # not consumed
 
@@ -129,3 +129,37 @@ def test_given_an_ingested_session_when_shown_then_the_cdr_and_its_correction_ar
     assert "energy=16.5 kWh cost=14.32 EUR" in text
     assert '"session-id": "S-show"' in text
     assert "no CDR" in cli("show", "S-nothing", code=1)
+
+
+# --- review: CDRs stored with anomalies ---------------------------------------------------------
+
+
+def test_given_flagged_cdrs_when_reviewed_then_listed_with_anomalies_resolved_once_and_left_unchanged(
+    cli: Callable[..., str], lambda_context: Any, aws: boto3.Session, resources: dict[str, str]
+) -> None:
+    flagged = oioi(session_post_text("S-odd", currency="euro", energy='"1_6.5"'))
+    clean = oioi(session_post_text("S-clean"))
+    assert handler(sqs_event(flagged, clean), lambda_context) == {"batchItemFailures": []}
+
+    [listed] = [json.loads(line) for line in cli("review", "list", "--json").splitlines()]
+    assert (listed["partnerId"], listed["sessionId"], listed["needsReview"]) == ("acme-cpo", "S-odd", "OPEN")
+    assert any(a.startswith("calculated-cost.currency") for a in listed["anomalies"])
+    assert any(a.startswith("energy-consumed") for a in listed["anomalies"])
+    assert "energyKwh" not in listed  # never guessed
+    before = aws.client("dynamodb").get_item(
+        TableName=resources["CdrTable"], Key={"pk": {"S": "acme-cpo#S-odd"}, "sk": {"S": "CDR"}}
+    )["Item"]
+
+    assert "resolved" in cli("review", "resolve", "acme-cpo", "S-odd", "--note", "billed 16.5 kWh by hand")
+    cli("review", "resolve", "acme-cpo", "S-odd", "--note", "again", code=1)
+    assert "0 CDR(s) awaiting review" in cli("review", "list")
+    after = aws.client("dynamodb").get_item(
+        TableName=resources["CdrTable"], Key={"pk": {"S": "acme-cpo#S-odd"}, "sk": {"S": "CDR"}}
+    )["Item"]
+    assert after["reviewNote"] == {"S": "billed 16.5 kWh by hand"}
+    assert {k: v for k, v in after.items() if k not in ("reviewNote", "reviewedAt")} == {
+        k: v for k, v in before.items() if k != "needsReview"
+    }  # the CDR itself is untouched
+    shown = json.loads(cli("show", "S-odd", "--json"))
+    assert shown[0]["reviewNote"] == "billed 16.5 kWh by hand"
+    assert "needsReview" not in shown[0]

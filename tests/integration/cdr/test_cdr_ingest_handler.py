@@ -5,6 +5,8 @@ pattern billing uses."""
 from __future__ import annotations
 
 import copy
+import io
+import json
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -81,7 +83,7 @@ def test_given_the_mixed_batch_when_handled_then_only_the_malformed_envelope_fai
     assert cdr_store.by_session("acme-2026-03-01-0002") == []
     [parked] = queue_messages(resources["CdrDeadLetterQueue"])
     assert parked["Body"] == event["Records"][3]["body"]
-    assert "connector-id" in parked["MessageAttributes"][REJECT_REASON]["StringValue"]
+    assert "partner-identifier" in parked["MessageAttributes"][REJECT_REASON]["StringValue"]
     counted = emitted_metrics(capsys.readouterr().out)
     assert (counted["CdrRejected"], counted["CdrCreated"]) == (1, 3)
 
@@ -315,3 +317,17 @@ def test_every_access_pattern_finds_its_cdrs(lambda_context: Any, cdr_store: Dyn
         "acme-cpo/S-m",
     ]
     assert ids(cdr_store.by_partner("plugsurfing")) == ["plugsurfing/D-1"]
+
+
+def test_given_a_record_that_fails_to_store_then_its_log_names_message_session_and_reason(
+    monkeypatch: pytest.MonkeyPatch, lambda_context: Any, log_output: io.StringIO
+) -> None:
+    throttle(monkeypatch, "S-fail", times=None)
+
+    batch = sqs_event(oioi(session_post_text("S-ok")), oioi(session_post_text("S-fail")))
+    response = handler(batch, lambda_context)
+
+    assert failed_ids(response) == ["m-1"]
+    [line] = [json.loads(text) for text in log_output.getvalue().splitlines() if "not stored" in text]
+    assert (line["message_id"], line["session_id"], line["level"]) == ("m-1", "S-fail", "ERROR")
+    assert "ProvisionedThroughputExceeded" in line["reason"]

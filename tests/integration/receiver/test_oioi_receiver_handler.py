@@ -200,6 +200,53 @@ def test_given_the_keys_table_is_gone_then_rfid_verify_fails_closed_with_503_cod
     assert (status, body["result"]["code"]) == (503, 100)
 
 
+# --- Values DynamoDB cannot hold, bodies nested without end ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("place", "literal", "named"),
+    [
+        ("speed", "1e200", "station-post.station.connectors[0].speed"),
+        ("total-parking", "1" + "0" * 100, "station-post.station.total-parking"),
+        ("latitude", "1e-200", "station-post.station.latitude"),
+        ("x-extra", "1e400", "station-post.station.x-extra"),
+        ("x-extra", "0." + "1" * 40, "station-post.station.x-extra"),
+        ("name", '"\\ud800"', "station-post.station.name"),
+    ],
+)
+def test_given_a_station_value_dynamodb_cannot_hold_then_400_code_230_names_it_and_nothing_is_written(
+    place: str, literal: str, named: str, world: World, load_event: EventLoader, lambda_context: Any
+) -> None:
+    station = live_station()
+    target = station["station-post"]["station"]
+    if place == "speed":
+        target["connectors"][0]["speed"] = "@@"
+    else:
+        target[place] = "@@"
+    body = json.dumps(station).replace('"@@"', literal)
+    before = world.snapshot()
+
+    status, answer, _ = invoke(with_body(load_event("oioi/station-post.json"), body), lambda_context)
+
+    assert (status, answer["result"]["code"]) == (400, 230)
+    assert named in answer["error"]
+    assert world.snapshot() == before
+
+
+@pytest.mark.parametrize("message", ["session-post", "station-post", "rfid-verify", "connector-post-status"])
+def test_given_a_body_nested_1000_deep_then_400_code_230_says_so_and_nothing_is_written(
+    message: str, world: World, load_event: EventLoader, lambda_context: Any
+) -> None:
+    body = '{"' + message + '": {"x": ' + "[" * 1000 + "]" * 1000 + "}}"
+    before = world.snapshot()
+
+    status, answer, _ = invoke(with_body(load_event("oioi/rfid-verify.json"), body), lambda_context)
+
+    assert (status, answer["result"]["code"]) == (400, 230)
+    assert "nested" in answer["error"]
+    assert world.snapshot() == before
+
+
 # --- Fuzz through the handler -------------------------------------------------------------------
 
 

@@ -136,13 +136,13 @@ def test_given_a_correction_when_ingested_as_a_message_then_it_is_counted_in_a_m
 def test_given_a_poison_record_when_ingested_then_it_goes_to_the_dead_letter_queue_with_the_reason(
     deps: IngestDependencies, store: InMemoryCdrStore, dead_letters: InMemoryDeadLetters
 ) -> None:
-    poison = oioi(session_post_text(evse="not-an-evse"))
+    poison = oioi(session_post_text(session_id="  "))
 
     assert ingest_message(poison, deps, "m-7") is Outcome.REJECTED
 
     [(body, reason, message_id)] = dead_letters.messages
     assert CdrEnvelope.model_validate_json(body) == poison
-    assert "connector-id" in reason
+    assert "session-id" in reason
     assert message_id == "m-7"
     assert store.items == {}
     assert metric_count("CdrRejected") == 1
@@ -152,7 +152,7 @@ def test_given_a_batch_when_a_record_is_rejected_after_an_ingested_one_then_its_
     deps: IngestDependencies, log_output: io.StringIO
 ) -> None:
     ingest_message(oioi(FINAL), deps, "m-1")
-    ingest_message(oioi(session_post_text(evse="not-an-evse"), partner="other-cpo"), deps, "m-2")
+    ingest_message(oioi(session_post_text(session_id="\u0000"), partner="other-cpo"), deps, "m-2")
 
     ingested, rejected = [json.loads(line) for line in log_output.getvalue().splitlines()]
     assert (ingested["message_id"], ingested["session_id"]) == ("m-1", "S-1")

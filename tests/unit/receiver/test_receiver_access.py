@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -57,7 +58,7 @@ def test_given_a_new_key_when_issued_then_only_its_sha256_is_stored() -> None:
 
 def test_given_two_issued_keys_then_they_are_random_256_bit_and_distinct() -> None:
     store = FakePartnerAccess()
-    first, second = _issue(store), _issue(store)
+    first, second = _issue(store), _issue(store, add_to_existing=True)
     assert first.api_key != second.api_key
     assert first.access.key_id != second.access.key_id
     assert len(first.api_key) == 43  # 32 bytes, url-safe base64 without padding
@@ -228,3 +229,71 @@ def test_partner_ids_are_stable_slugs_of_the_name() -> None:
     assert partner_id_for("acme  charging gmbh") == "acme-charging-gmbh"
     with pytest.raises(ValueError, match="no letters"):
         partner_id_for("***")
+
+
+# --- partner identity: one partner can never write under another's id -------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"name": "Plugsurfing"}, "reserved"),
+        ({"name": "Drive API"}, "reserved"),
+        ({"name": "x", "partner_id": "Plug_Surfing"}, "lower-case"),
+        ({"name": "x", "partner_id": "plug-surfing"}, "reserved"),
+        ({"name": "x", "partner_id": "x#y"}, "lower-case"),
+        ({"name": "x", "partner_id": "-x"}, "lower-case"),
+        ({"name": "x", "partner_id": "a" * 65}, "1-64"),
+    ],
+)
+def test_given_a_malformed_or_reserved_partner_id_then_no_key_is_issued(
+    overrides: dict[str, object], reason: str
+) -> None:
+    store = FakePartnerAccess()
+    with pytest.raises(access.PartnerIdRefused, match=reason):
+        _issue(store, **overrides)
+    assert store.items == {}
+
+
+def test_given_an_existing_partner_when_its_name_is_reused_then_refused_unless_existing_is_said() -> None:
+    store = FakePartnerAccess()
+    _issue(store, name="Demo CPO")
+
+    with pytest.raises(access.PartnerIdRefused, match="exists already"):
+        _issue(store, name="Demo-CPO")
+    rotated = _issue(store, name="Demo-CPO", add_to_existing=True)
+
+    assert rotated.access.partner_id == "demo-cpo"
+    assert len(store.items) == 2
+
+
+def test_given_an_id_differing_only_in_separators_then_it_is_refused_as_a_lookalike() -> None:
+    store = FakePartnerAccess()
+    _issue(store, name="Demo CPO")
+
+    with pytest.raises(access.PartnerIdRefused, match="only in case or separators"):
+        _issue(store, name="x", partner_id="democpo")
+    with pytest.raises(access.PartnerIdRefused, match="no partner 'other'"):
+        _issue(store, name="Other", add_to_existing=True)
+    assert len(store.items) == 1
+
+
+def test_given_a_partner_identifier_another_partner_acts_for_then_it_is_refused_unless_forced() -> None:
+    store = FakePartnerAccess()
+    _issue(store, name="ACME", partner_identifiers=["shared-identifier-0001"])
+
+    with pytest.raises(access.PartnerIdRefused, match="used by partner 'acme'"):
+        _issue(store, name="Beta", partner_identifiers=["shared-identifier-0001"])
+    forced = _issue(
+        store, name="Beta", partner_identifiers=["shared-identifier-0001"], share_identifiers=True
+    )
+
+    assert forced.access.partner_id == "beta"
+
+
+def test_given_a_stored_key_with_an_id_the_checks_now_refuse_then_it_still_authenticates() -> None:
+    store = FakePartnerAccess()
+    issued = _issue(store)
+    store.save(replace(issued.access, partner_id="Legacy_ID"))
+
+    assert authenticate(f"key={issued.api_key}", store).partner_id == "Legacy_ID"

@@ -140,11 +140,49 @@ def test_given_the_queue_fails_then_5xx_code_100_so_the_partner_retries() -> Non
     assert answer.headers["Retry-After"]
 
 
-def test_given_stop_before_start_then_400_code_230() -> None:
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        (("session-interval", "stop"), "2010-01-01T10:00:00+00:00"),  # before start
+        (("calculated-cost", "currency"), "eur"),
+        (("calculated-cost", "amount"), "0.68"),
+        (("connector-id",), "DE8PS*E123456"),
+        (("energy-consumed",), "1e999999"),
+    ],
+)
+def test_given_a_sloppy_but_billable_session_post_then_0_and_it_is_queued(
+    field: tuple[str, ...], value: str
+) -> None:
     document = seed_json("session-post")
-    document["session-post"]["session-interval"]["stop"] = "2010-01-01T10:00:00+00:00"
+    *path, last = field
+    parent = document["session-post"]
+    for name in path:
+        parent = parent[name]
+    parent[last] = value
     backends = FakeBackends()
-    assert result(send(backends, document)) == (400, 230)
+    assert result(send(backends, document)) == (200, 0)
+    assert len(backends.cdr_queue.sent) == 1
+
+
+@pytest.mark.parametrize(
+    ("session_id", "reason"),
+    [
+        ("   ", "must not be empty"),
+        ("S\x00", "control characters"),
+        ("é" * 300, "512 bytes"),
+        (None, "a string"),
+    ],
+)
+def test_given_no_usable_session_id_then_400_code_230_names_it_and_nothing_is_queued(
+    session_id: str | None, reason: str
+) -> None:
+    document = seed_json("session-post")
+    document["session-post"]["session-id"] = session_id
+    backends = FakeBackends()
+    answer = send(backends, document)
+    assert result(answer) == (400, 230)
+    assert "session-post.session-id" in answer.body["error"]
+    assert reason in answer.body["error"]
     assert backends.cdr_queue.sent == []
 
 

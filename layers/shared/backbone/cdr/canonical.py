@@ -15,6 +15,10 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from backbone.numbers import exact_decimal
+
+_MAX_PLAIN = 100
+
 
 def canonical_json(value: Any) -> str:
     """`value` (parsed JSON: dict, list, str, bool, None, int, Decimal) as canonical text."""
@@ -39,15 +43,21 @@ def canonical_json(value: Any) -> str:
 
 
 def canonical_number(value: int | Decimal | float) -> str:
-    """The shortest exact decimal text: 16.50 -> 16.5, 1840.0 -> 1840, 1E+2 -> 100, -0 -> 0."""
-    number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    if not number.is_finite():
+    """The shortest exact decimal text: 16.50 -> 16.5, 1840.0 -> 1840, 1E+2 -> 100, -0 -> 0.
+
+    Plain digits while that is short; beyond `_MAX_PLAIN` characters the exact scientific form
+    (`1E+999999`), so a hostile number never expands to its full digits."""
+    number = exact_decimal(Decimal(repr(value)) if isinstance(value, float) else value)
+    if number is None:
         raise ValueError(f"{value} is not a finite number")
     if number.is_zero():
         return "0"
-    return format(number.normalize(), "f")
+    digits, exponent = len(number.as_tuple().digits), int(number.as_tuple().exponent)
+    if exponent >= -_MAX_PLAIN and digits + exponent <= _MAX_PLAIN:
+        return format(number, "f")
+    return format(number, "E")
 
 
 def payload_hash(value: Any) -> str:
     """SHA-256 (hex) of the canonical JSON of `value`."""
-    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_json(value).encode("utf-8", "surrogatepass")).hexdigest()

@@ -41,6 +41,9 @@ class Outcome(StrEnum):
         return "Cdr" + self.value.title().replace("-", "")
 
 
+_STORED = frozenset({Outcome.CREATED, Outcome.ADVANCED, Outcome.COMPLETED, Outcome.CORRECTION})
+
+
 @dataclass(frozen=True)
 class IngestDependencies:
     store: CdrStore
@@ -81,8 +84,16 @@ def ingest_message(
             logger.warning("invalid CDR sent to the dead-letter queue", extra={"reason": str(invalid)})
             return _count(Outcome.REJECTED)
         bind_correlation(session_id=cdr.session_id)
-        outcome = ingest(cdr, deps.store)
+        try:
+            outcome = ingest(cdr, deps.store)
+        except Exception as error:
+            # The record fails alone and SQS delivers it again; say which and why.
+            logger.exception("CDR not stored; it will be delivered again", extra={"reason": repr(error)})
+            raise
         logger.info("CDR ingested", extra={"outcome": outcome.value, "status": cdr.status.value})
+        if cdr.needs_review and outcome in _STORED:
+            logger.warning("CDR stored with anomalies for review", extra={"anomalies": list(cdr.anomalies)})
+            metrics.add_metric(name="CdrNeedsReview", unit=MetricUnit.Count, value=1)
         if outcome is Outcome.CORRECTION:
             logger.warning(
                 "correction to a final CDR stored beside it", extra={"payload_hash": cdr.payload_hash}

@@ -38,7 +38,13 @@ INDEXES: dict[str, tuple[str, str]] = {
     "ByDriver": ("driverKey", "startedAt"),
     "ByEvse": ("evseId", "startedAt"),
     "ByPartner": ("partnerId", "startedAt"),
+    "NeedsReview": ("needsReview", "receivedAt"),
 }
+REVIEW_ATTRIBUTE = "needsReview"
+REVIEW_OPEN = "OPEN"
+REVIEWED_AT = "reviewedAt"
+REVIEW_NOTE = "reviewNote"
+"""Sparse: present (`OPEN`) exactly while a flagged record awaits an operator's review."""
 
 
 class CdrStatus(StrEnum):
@@ -78,7 +84,7 @@ class Cost(_Frozen):
     """What the session costs, exactly: `amount` as sent (OIOI) or incl. VAT (Drive/EMP)."""
 
     amount: Decimal
-    currency: str
+    currency: str | None  # None only for a flagged CDR whose currency could not be read
     amount_excl_vat: Decimal | None = None
     vat_percent: Decimal | None = None
 
@@ -91,7 +97,7 @@ class Cdr(_Frozen):
     session_id: str
     source: CdrSource
     status: CdrStatus
-    started_at: datetime
+    started_at: datetime | None  # None only for a flagged CDR whose start could not be read
     stopped_at: datetime | None = None
     charging_started_at: datetime | None = None
     charging_stopped_at: datetime | None = None
@@ -104,6 +110,13 @@ class Cdr(_Frozen):
     raw: str
     partner_identifier: str | None = None  # OIOI partner-identifier of the session-post
     balance_status: str | None = None  # Drive/EMP payment state when the CDR was taken
+    anomalies: tuple[str, ...] = ()
+    """What intake could not read with certainty (docs/cdr-ingestion.md, "Intake policy"): the
+    record is stored with `needsReview` until an operator resolves it."""
+
+    @property
+    def needs_review(self) -> bool:
+        return bool(self.anomalies)
 
     @property
     def pk(self) -> str:
@@ -144,12 +157,12 @@ class Cdr(_Frozen):
             "partnerId": self.partner_id,
             "sessionId": self.session_id,
             "source": self.source,
-            "startedAt": to_storage(self.started_at),
             "receivedAt": to_storage(self.received_at),
             "payloadHash": self.payload_hash,
             "raw": self.raw,
         }
         optional: dict[str, Any] = {
+            "startedAt": self.started_at and to_storage(self.started_at),
             "stoppedAt": self.stopped_at and to_storage(self.stopped_at),
             "chargingStartedAt": self.charging_started_at and to_storage(self.charging_started_at),
             "chargingStoppedAt": self.charging_stopped_at and to_storage(self.charging_stopped_at),
@@ -158,6 +171,8 @@ class Cdr(_Frozen):
             "partnerIdentifier": self.partner_identifier,
             "balanceStatus": self.balance_status,
         }
+        if self.anomalies:
+            optional |= {"anomalies": list(self.anomalies), REVIEW_ATTRIBUTE: REVIEW_OPEN}
         if self.driver is not None:
             optional |= {
                 "driverType": self.driver.type.value,
@@ -175,11 +190,28 @@ class Cdr(_Frozen):
 
 
 @dataclass(frozen=True)
+class Review:
+    """An operator's resolution of a flagged record (`bbctl cdr review resolve`)."""
+
+    at: str
+    note: str
+
+
+@dataclass(frozen=True)
 class StoredCdr:
-    """An item of CdrTable: the current record or a correction."""
+    """An item of CdrTable: the current record or a correction; `review` once resolved."""
 
     kind: RecordKind
     cdr: Cdr
+    review: Review | None = None
+
+    @property
+    def sk(self) -> str:
+        return CURRENT_SK if self.kind is RecordKind.CDR else f"{CORRECTION_PREFIX}{self.cdr.payload_hash}"
+
+    @property
+    def awaiting_review(self) -> bool:
+        return self.cdr.needs_review and self.review is None
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> StoredCdr:
@@ -191,7 +223,7 @@ class StoredCdr:
         if "costAmount" in item:
             cost = Cost(
                 amount=item["costAmount"],
-                currency=item["costCurrency"],
+                currency=item.get("costCurrency"),
                 amount_excl_vat=item.get("costAmountExclVat"),
                 vat_percent=item.get("vatPercent"),
             )
@@ -200,7 +232,7 @@ class StoredCdr:
             session_id=item["sessionId"],
             source=item["source"],
             status=item["status"],
-            started_at=from_storage(item["startedAt"]),
+            started_at=time("startedAt"),
             stopped_at=time("stoppedAt"),
             charging_started_at=time("chargingStartedAt"),
             charging_stopped_at=time("chargingStoppedAt"),
@@ -213,13 +245,18 @@ class StoredCdr:
             raw=item["raw"],
             partner_identifier=item.get("partnerIdentifier"),
             balance_status=item.get("balanceStatus"),
+            anomalies=tuple(item.get("anomalies", ())),
         )
-        return cls(RecordKind(item["kind"]), cdr)
+        review = Review(item[REVIEWED_AT], item.get(REVIEW_NOTE, "")) if REVIEWED_AT in item else None
+        return cls(RecordKind(item["kind"]), cdr, review)
 
     def view(self) -> dict[str, Any]:
         """A JSON-ready summary for operators (`bbctl cdr show`); amounts as exact strings."""
         item = self.cdr.to_item(self.kind)
         item.pop("progress")
+        if self.review is not None:
+            item.pop(REVIEW_ATTRIBUTE, None)
+            item |= {REVIEWED_AT: self.review.at, REVIEW_NOTE: self.review.note}
         return {name: str(value) if isinstance(value, Decimal) else value for name, value in item.items()}
 
 

@@ -5,16 +5,16 @@ partner schema. Numbers are read from the raw text as exact Decimals (never floa
 kWh (Drive gives integer Wh: kWh = Wh / 1000, exactly) and money with its currency (Drive gives
 integer minor units: 1432 EUR-cents = 14.32 EUR, exactly).
 
-Anything that can never become a CDR raises `InvalidCdr` with the reason; retrying cannot help,
-so ingestion sends it to the dead-letter queue at once.
+OIOI session-posts are read by the intake contract (`backbone.cdr.intake`), the same reading
+the receiver answered with. Anything that can never become a CDR raises `InvalidCdr` with the
+reason; retrying cannot help, so ingestion sends it to the dead-letter queue at once.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,19 +22,20 @@ from pydantic import TypeAdapter, ValidationError
 
 from backbone.cdr.canonical import payload_hash
 from backbone.cdr.envelope import CdrEnvelope
+from backbone.cdr.intake import MAX_SESSION_ID_BYTES, InvalidCdr, read_session_post
 from backbone.cdr.models import MAX_ENERGY_KWH, Cdr, CdrStatus, Cost, Driver, DriverType
-from backbone.oioi.identifiers import InvalidUid, normalise_uid
-from backbone.oioi.models import IdentifierType, SessionPost, User
+from backbone.oioi.wire import json_value
 from backbone.partners.schemas import Energy, Price, Session, SessionStatus
 from backbone.timeutil import to_storage
 
-MAX_ID_LENGTH = 512
+__all__ = ["InvalidCdr", "minor_to_amount", "parse_cdr"]
+
+MAX_PARTNER_ID_LENGTH = 512
 _DRIVE_STATUSES = {SessionStatus.COMPLETE: CdrStatus.FINAL, SessionStatus.STARTED: CdrStatus.ONGOING}
 # Payment state, not the charge: it moves from PROCESSING to PAID after the session, and a
 # re-sent session must not look like a corrected CDR because of it.
 _DRIVE_VOLATILE = ("balanceStatus", "receiptAvailable")
 _DURATION = TypeAdapter(timedelta)
-_EVCO_SEPARATORS = re.compile(r"[*-]")
 
 # ISO 4217 currencies whose minor unit is not 1/100 (all others have two decimals).
 _ZERO_DECIMALS = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
@@ -48,16 +49,11 @@ _MINOR_UNIT_EXPONENTS: dict[str, int] = {
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
-class InvalidCdr(ValueError):
-    """The payload can never become a CDR (not JSON, breaks the spec, not a finished or running
-    session...). The message says why, for the dead-letter queue and the operator."""
-
-
 def parse_cdr(envelope: CdrEnvelope) -> Cdr:
     """Validate and normalise the CDR in `envelope`; raises `InvalidCdr`."""
     if envelope.received_at.utcoffset() is None:
         raise InvalidCdr("receivedAt has no UTC offset")
-    if "#" in envelope.partner_id or len(envelope.partner_id) > MAX_ID_LENGTH:
+    if "#" in envelope.partner_id or len(envelope.partner_id) > MAX_PARTNER_ID_LENGTH:
         raise InvalidCdr(
             f"partnerId {envelope.partner_id[:80]!r} must not contain '#' (it is part of the key)"
         )
@@ -67,8 +63,8 @@ def parse_cdr(envelope: CdrEnvelope) -> Cdr:
         if envelope.source == "oioi"
         else _from_session(envelope, payload)
     )
-    if len(cdr.session_id) > MAX_ID_LENGTH:
-        raise InvalidCdr(f"session id is longer than {MAX_ID_LENGTH} characters")
+    if len(cdr.session_id.encode("utf-8", "surrogatepass")) > MAX_SESSION_ID_BYTES:
+        raise InvalidCdr(f"session id is longer than {MAX_SESSION_ID_BYTES} bytes")
     if cdr.energy_kwh is not None and not Decimal(0) <= cdr.energy_kwh < MAX_ENERGY_KWH:
         raise InvalidCdr(f"energy {cdr.energy_kwh} kWh is out of range")
     return cdr
@@ -76,61 +72,13 @@ def parse_cdr(envelope: CdrEnvelope) -> Cdr:
 
 # --- OIOI session-post -------------------------------------------------------------------------------
 
-_OIOI_TIMES = (("session-interval", "start"), ("session-interval", "stop"))
-_OIOI_CHARGING_TIMES = (("charging-interval", "start"), ("charging-interval", "stop"))
-
 
 def _from_session_post(envelope: CdrEnvelope, payload: Any) -> Cdr:
     """`raw` is the session-post object; the whole request body `{"session-post": {...}}` is
-    accepted too."""
+    accepted too. Read by the intake contract the receiver answered with (`backbone.cdr.intake`)."""
     if isinstance(payload, dict) and list(payload) == ["session-post"]:
         payload = payload["session-post"]
-    if not isinstance(payload, dict):
-        raise InvalidCdr("a session-post must be a JSON object")
-    try:
-        post = SessionPost.model_validate(payload)
-    except ValidationError as exc:
-        raise InvalidCdr(_describe("session-post", exc)) from exc
-    session, charging = post.session_interval, post.charging_interval
-    times: dict[tuple[str, str], datetime | None] = {
-        _OIOI_TIMES[0]: session.start,
-        _OIOI_TIMES[1]: session.stop,
-        _OIOI_CHARGING_TIMES[0]: charging.start if charging else None,
-        _OIOI_CHARGING_TIMES[1]: charging.stop if charging else None,
-    }
-    cost = post.calculated_cost
-    return Cdr(
-        partner_id=envelope.partner_id,
-        session_id=post.session_id,
-        source=envelope.source,
-        status=CdrStatus.FINAL if post.is_final else CdrStatus.ONGOING,
-        started_at=session.start,
-        stopped_at=session.stop,
-        charging_started_at=times[_OIOI_CHARGING_TIMES[0]],
-        charging_stopped_at=times[_OIOI_CHARGING_TIMES[1]],
-        energy_kwh=post.energy_consumed,
-        cost=Cost(amount=cost.amount, currency=cost.currency) if cost else None,
-        driver=_oioi_driver(post.user),
-        evse_id=post.connector_id,
-        received_at=envelope.received_at,
-        payload_hash=payload_hash(_with_utc_times(payload, times)),
-        raw=envelope.raw,
-        partner_identifier=post.partner_identifier,
-    )
-
-
-def _oioi_driver(user: User) -> Driver:
-    """The driver in one spelling per identifier, so the ByDriver index finds every CDR:
-    UIDs in OIOI canonical form, EVCO IDs upper case without separators."""
-    identifier = user.identifier.strip()
-    if user.identifier_type is IdentifierType.RFID:
-        try:
-            identifier = normalise_uid(identifier)
-        except InvalidUid:
-            identifier = identifier.upper()  # kept as sent: a CDR is never refused for its UID
-    elif user.identifier_type is IdentifierType.EVCO_ID:
-        identifier = _EVCO_SEPARATORS.sub("", identifier).upper()
-    return Driver(type=DriverType(user.identifier_type.value), id=identifier)
+    return read_session_post(payload).to_cdr(envelope.partner_id, envelope.received_at, envelope.raw)
 
 
 # --- Drive / EMP session -----------------------------------------------------------------------------
@@ -211,27 +159,11 @@ def minor_to_amount(minor: int, currency: str) -> Decimal:
 # --- helpers -----------------------------------------------------------------------------------------
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def _load(raw: str) -> Any:
     try:
-        return json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
+        return json_value(raw)
     except ValueError as exc:
         raise InvalidCdr(f"raw is not valid JSON: {exc}") from exc
-
-
-def _with_utc_times(
-    payload: dict[str, Any], times: Mapping[tuple[str, str], datetime | None]
-) -> dict[str, Any]:
-    """A copy of `payload` whose known time fields are in storage form (UTC), so a re-post that
-    writes the same instant with another offset hashes the same."""
-    view = dict(payload)
-    for (outer, inner), value in times.items():
-        if value is not None and isinstance(view.get(outer), dict):
-            view[outer] = {**view[outer], inner: to_storage(value)}
-    return view
 
 
 def _describe(name: str, error: ValidationError) -> str:

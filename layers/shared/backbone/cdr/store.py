@@ -20,7 +20,19 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from backbone.cdr.envelope import CdrEnvelope
-from backbone.cdr.models import CURRENT_SK, INDEXES, Cdr, CdrStatus, RecordKind, StoredCdr, StoredState
+from backbone.cdr.models import (
+    CURRENT_SK,
+    INDEXES,
+    REVIEW_ATTRIBUTE,
+    REVIEW_NOTE,
+    REVIEW_OPEN,
+    REVIEWED_AT,
+    Cdr,
+    CdrStatus,
+    RecordKind,
+    StoredCdr,
+    StoredState,
+)
 from backbone.cdr.reconcile import PollerSession
 from backbone.timeutil import from_storage, to_storage
 
@@ -165,6 +177,55 @@ class DynamoCdrStore:
         self, partner_id: str, start: datetime | None = None, end: datetime | None = None
     ) -> list[StoredCdr]:
         return list(self._query_index("ByPartner", partner_id, start, end))
+
+    def awaiting_review(self, limit: int | None = None) -> Iterator[StoredCdr]:
+        """Records stored with anomalies and not yet resolved, oldest received first."""
+        keys = self.client.get_paginator("query").paginate(
+            TableName=self.table,
+            IndexName="NeedsReview",
+            KeyConditionExpression="#h = :open",
+            ExpressionAttributeNames={"#h": REVIEW_ATTRIBUTE},
+            ExpressionAttributeValues={":open": {"S": REVIEW_OPEN}},
+        )
+        shown = 0
+        for page in keys:
+            for key in page.get("Items", []):
+                item = self.client.get_item(
+                    TableName=self.table, Key={"pk": key["pk"], "sk": key["sk"]}, ConsistentRead=True
+                ).get("Item")
+                if item is None or REVIEW_ATTRIBUTE not in item:
+                    continue  # replaced or resolved since the index was read
+                yield StoredCdr.from_item(from_attributes(item))
+                shown += 1
+                if limit is not None and shown >= limit:
+                    return
+
+    def resolve_review(self, stored: StoredCdr, note: str, at: datetime) -> bool:
+        """Mark a flagged record reviewed (it leaves the NeedsReview index); the CDR itself is
+        not touched. False if it was not awaiting review (resolved already, or replaced)."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": stored.cdr.pk}, "sk": {"S": stored.sk}},
+                UpdateExpression="SET #at = :at, #note = :note REMOVE #review",
+                ConditionExpression="#review = :open AND payloadHash = :hash",
+                ExpressionAttributeNames={
+                    "#at": REVIEWED_AT,
+                    "#note": REVIEW_NOTE,
+                    "#review": REVIEW_ATTRIBUTE,
+                },
+                ExpressionAttributeValues={
+                    ":at": {"S": to_storage(at)},
+                    ":note": {"S": note},
+                    ":open": {"S": REVIEW_OPEN},
+                    ":hash": {"S": stored.cdr.payload_hash},
+                },
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
 
     def has_final(self, session_id: str) -> bool:
         """Whether a final CDR with this session id is stored (any partner). Index reads are

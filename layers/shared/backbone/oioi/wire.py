@@ -7,6 +7,7 @@ receiver's single exception handler turns it into the response.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -49,19 +50,37 @@ class ParsedMessage:
     message: OioiMessage
 
 
+MAX_DEPTH = 32
+"""Nesting levels a body may have. OIOI messages use 5; the bound keeps every reader (ours,
+pydantic's, the canonical form's) far from Python's recursion limit."""
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def json_value(text: str) -> Any:
+    """Parse JSON text: floats become `Decimal` exactly as written, NaN/Infinity are refused,
+    nesting deeper than `MAX_DEPTH` is refused before parsing. Raises `ValueError`."""
+    depth = deepest = 0
+    for bracket in _BRACKETS.finditer(_STRINGS.sub("", text)):
+        depth += 1 if bracket[0] in "[{" else -1
+        deepest = max(deepest, depth)
+    if deepest > MAX_DEPTH:
+        raise ValueError(f"nested {deepest} levels deep; at most {MAX_DEPTH} are accepted")
+    return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+
+
 def loads(raw: bytes | str) -> Any:
-    """Parse a body: bytes must be UTF-8 (no BOM), floats become `Decimal` exactly as written,
-    NaN/Infinity are refused."""
+    """Parse a body: bytes must be UTF-8 (no BOM), then `json_value`."""
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError as exc:
         raise MalformedMessage(f"body is not UTF-8: {exc.reason} at byte {exc.start}") from exc
     try:
-        return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+        return json_value(text)
     except ValueError as exc:  # JSONDecodeError included
         raise MalformedMessage(f"body is not valid JSON: {exc}") from exc
 

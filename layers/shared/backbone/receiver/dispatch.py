@@ -22,10 +22,7 @@ from backbone.observability import MetricUnit, bind_correlation, put_breakdown_m
 from backbone.oioi.models import (
     OIOI_MESSAGE_NAMES,
     ConnectorPostStatus,
-    OioiMessage,
     RfidVerify,
-    SessionPost,
-    StationPost,
 )
 from backbone.oioi.wire import (
     InvalidMessage,
@@ -45,29 +42,30 @@ MAX_BODY_BYTES = 64 * 1024
 """Far above any OIOI message (a station with 99 connectors is ~15 KiB) and low enough that a
 session-post, JSON-escaped inside its queue envelope, always fits an SQS message (256 KiB)."""
 
-M = TypeVar("M", bound=OioiMessage)
+M = TypeVar("M")
 
 
 @dataclass(frozen=True)
 class Route(Generic[M]):
-    """A message this endpoint receives: its model and the function that handles it."""
+    """A message this endpoint receives: how it is read (a model's validation, or an intake
+    contract that raises `InvalidRequest` itself) and the function that handles it."""
 
-    model: type[M]
+    read: Callable[[dict[str, Any]], M]
     handle: Callable[[M, Request, Backends], Answer]
 
     def run(self, payload: dict[str, Any], request: Request, backends: Backends) -> Answer:
         try:
-            message = self.model.model_validate(payload)
+            message = self.read(payload)
         except ValidationError as exc:
             raise InvalidMessage(request.message_name, exc) from exc
         return self.handle(message, request, backends)
 
 
 ROUTES: dict[str, Route[Any]] = {
-    "connector-post-status": Route(ConnectorPostStatus, connector_post_status.handle),
-    "rfid-verify": Route(RfidVerify, rfid_verify.handle),
-    "session-post": Route(SessionPost, session_post.handle),
-    "station-post": Route(StationPost, station_post.handle),
+    "connector-post-status": Route(ConnectorPostStatus.model_validate, connector_post_status.handle),
+    "rfid-verify": Route(RfidVerify.model_validate, rfid_verify.handle),
+    "session-post": Route(session_post.read, session_post.handle),
+    "station-post": Route(station_post.read, station_post.handle),
 }
 ACCEPTED_MESSAGES: frozenset[str] = frozenset(ROUTES)
 """The messages partners may send us (and API keys may be allowed)."""

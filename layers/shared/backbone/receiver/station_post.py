@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from backbone.dynamo import unstorable
 from backbone.errors import InvalidRequest
 from backbone.observability import bind_correlation
 from backbone.oioi.codes import ResultCode
@@ -37,6 +38,14 @@ from backbone.receiver.stations import (
 
 MAX_EVSE_IDS = 99
 """One station and its connectors are written in one DynamoDB transaction (at most 100 items)."""
+
+
+def read(payload: dict[str, Any]) -> StationPost:
+    """The station document is stored as posted (extra members included), so every value in it
+    must fit DynamoDB; what does not is refused with 400/230 naming the member."""
+    if problem := unstorable(payload, "station-post"):
+        raise InvalidRequest(problem)
+    return StationPost.model_validate(payload)
 
 
 def handle(message: StationPost, request: Request, backends: Backends) -> Answer:
