@@ -59,7 +59,7 @@ def api_key(stack: Any) -> str:
     printed = bbctl(
         stack,
         "partners", "create", "--name", "CDR e2e CPO", "--partner-identifier", PARTNER_IDENTIFIER,
-        "--messages", "session-post", "--json",
+        "--messages", "session-post", "--force-shared-identifier", "--json",
     )  # fmt: skip
     return str(json.loads(printed)["apiKey"])
 
@@ -124,7 +124,7 @@ def test_given_an_invalid_cdr_on_the_queue_then_dlq_shows_the_reason_and_redrive
         "source": "oioi",
         "partnerId": "cdr#e2e",  # no partner id holds a '#' (it is part of the table key)
         "receivedAt": "2026-03-01T17:05:00.000Z",
-        "raw": session_post(session_id, final=True).decode(),
+        "raw": session_post(session_id, final=True, energy="16.5").decode(),
     }
     sqs = stack.boto3_client("sqs")
     sqs.send_message(QueueUrl=stack.ref("CdrQueue"), MessageBody=json.dumps(envelope))
@@ -139,3 +139,54 @@ def test_given_an_invalid_cdr_on_the_queue_then_dlq_shows_the_reason_and_redrive
 
     assert "sent back to the CDR queue" in bbctl(stack, "cdr", "redrive")
     eventually(parked)  # ingestion refuses it again, with the same reason: it needs a fix, not a retry
+
+
+def test_given_a_sloppy_billable_cdr_over_http_then_it_is_stored_flagged_and_an_operator_resolves_it(
+    stack: Any, api_key: str
+) -> None:
+    session_id = f"e2e-sloppy-{uuid.uuid4().hex[:8]}"
+    body = session_post(session_id, final=True, energy='"16.5"', cost="14.32")
+    body = body.replace(b'"EUR"', b'"eur"').replace(b'"stop": "2026-03-01T17:00:00+01:00"', b'"stop": "soon"')
+
+    response = post(stack, api_key, body)
+
+    assert (response.status_code, response.json()["result"]["code"]) == (200, 0)
+    stored = eventually(lambda: current_item(stack, session_id))
+    assert (stored["status"]["S"], stored["energyKwh"]["N"], stored["costCurrency"]["S"]) == (
+        "FINAL",
+        "16.5",
+        "EUR",
+    )
+    assert stored["needsReview"]["S"] == "OPEN"
+    assert [a["S"] for a in stored["anomalies"]["L"]] == [
+        "session-interval.stop: 'soon' is not an RFC 3339 date-time"
+    ]
+
+    listed = [json.loads(line) for line in bbctl(stack, "cdr", "review", "list", "--json").splitlines()]
+    assert session_id in [view["sessionId"] for view in listed]
+    assert "resolved" in bbctl(
+        stack, "cdr", "review", "resolve", "cdr-e2e-cpo", session_id, "--note", "stop 17:00"
+    )
+    listed = [json.loads(line) for line in bbctl(stack, "cdr", "review", "list", "--json").splitlines()]
+    assert session_id not in [view["sessionId"] for view in listed]
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        (
+            b'{"session-post": {"session-id": "   ", "partner-identifier": "'
+            + PARTNER_IDENTIFIER.encode()
+            + b'"}}',
+            "session-post.session-id",
+        ),
+        (b'{"session-post": {"x": ' + b"[" * 1000 + b"]" * 1000 + b"}}", "nested"),
+    ],
+)
+def test_given_a_post_that_names_no_session_over_http_then_400_code_230_and_nothing_stored(
+    stack: Any, api_key: str, body: bytes, named: str
+) -> None:
+    response = post(stack, api_key, body)
+
+    assert (response.status_code, response.json()["result"]["code"]) == (400, 230)
+    assert named in response.json()["error"]

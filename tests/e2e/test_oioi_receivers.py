@@ -42,6 +42,7 @@ def create_key(stack: Any, name: str, messages: str = ALL_MESSAGES) -> dict[str,
         *IDENTIFIERS,
         "--messages",
         messages,
+        "--force-shared-identifier",  # every test partner acts for the spec's example identifiers
         "--json",
     )
     created: dict[str, Any] = json.loads(printed)
@@ -296,3 +297,39 @@ def test_given_the_walkthrough_demo_load_then_its_printed_key_is_admitted_and_ve
     exports = [line for line in printed.splitlines() if line.startswith("export OIOI_KEY=")]
     api_key = exports[-1].removeprefix("export OIOI_KEY=")
     assert answer(Partner(endpoint, api_key).send({"rfid-verify": {"rfid": "04523022AA4881"}})) == (200, 0)
+
+
+@pytest.mark.parametrize(
+    ("argv", "reason"),
+    [
+        (("--name", "Plugsurfing"), "reserved"),
+        (("--name", "x", "--partner-id", "x#y"), "lower-case letters"),
+        (("--name", "E2E-CPO"), "exists already"),
+        (("--name", "x", "--partner-id", "e2ecpo"), "only in case or separators"),
+    ],
+)
+def test_given_a_partner_id_that_would_write_under_another_then_bbctl_refuses_and_issues_nothing(
+    stack: Any, partner: Partner, argv: tuple[str, ...], reason: str
+) -> None:
+    before = json.loads(bbctl(stack, "list", "--json"))
+
+    refused = stack.bbctl(
+        "partners", "create", *argv, "--partner-identifier", "e2e-unique-identifier-0001",
+        "--messages", "session-post", check=False,
+    )  # fmt: skip
+
+    assert refused.returncode != 0
+    assert reason in refused.stderr
+    assert json.loads(bbctl(stack, "list", "--json")) == before
+
+
+def test_given_a_station_value_dynamodb_cannot_hold_over_http_then_400_code_230_names_it(
+    stack: Any, partner: Partner
+) -> None:
+    body = json.dumps(seed("station-post")).replace('"speed": 3.7', '"speed": 1e200').encode()
+    assert b"1e200" in body
+
+    response = partner.send(None, raw=body)
+
+    assert answer(response) == (400, 230)
+    assert "speed" in response.json()["error"]

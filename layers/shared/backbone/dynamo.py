@@ -48,8 +48,8 @@ def _problems(value: Any, where: str) -> Iterator[str]:
             yield problem
     elif isinstance(value, Mapping):
         for key, item in value.items():
-            if not _utf8(str(key)):
-                yield f"{where}: a member name is not valid Unicode (lone surrogate)"
+            if not _utf8(str(key)) or not key:
+                yield f"{where}: a member name is empty or not valid Unicode (lone surrogate)"
             yield from _problems(item, f"{where}.{key}")
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal
+
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
+"""Precision and exponents without limit: normalising never rounds (the default context keeps
+28 digits) and never expands `1E+999999` to its digits."""
 
 
 def exact_decimal(value: int | Decimal) -> Decimal | None:
-    """`value` without trailing zeros, exactly (no context rounding, however many digits);
-    None for NaN and infinities. Cost grows with the digits written, never with the exponent."""
+    """`value` without trailing zeros, exactly (16.50 -> 16.5, -0 -> 0); None for NaN and
+    infinities. Costs what the digits written cost, never what the exponent would."""
     number = Decimal(value)
     if not number.is_finite():
         return None
-    sign, digits, exponent = number.as_tuple()
-    assert isinstance(exponent, int)
-    if not any(digits):
-        return Decimal(0)
-    kept = len(digits)
-    while digits[kept - 1] == 0:
-        kept -= 1
-    return Decimal((sign, digits[:kept], exponent + len(digits) - kept))
+    return Decimal(0) if number.is_zero() else number.normalize(_EXACT)

@@ -124,6 +124,34 @@ def test_given_changed_connectors_or_a_foreign_station_then_refused_and_unchange
     assert world.snapshot() == before
 
 
+@pytest.mark.parametrize("spelling", ["DE*8PSE123456", "de*8ps*e123456", "DE8PSE123456"])
+def test_given_another_spelling_of_a_held_evse_id_then_another_partner_can_neither_claim_nor_address_it(
+    spelling: str, world: World, load_event: EventLoader, lambda_context: Any
+) -> None:
+    station_event = with_body(load_event("oioi/station-post.json"), live_station())
+    invoke(station_event, lambda_context)
+    before = world.snapshot()
+    other = Caller(
+        "other-cpo", "ffeeddccbbaa", frozenset({"station-post", "connector-post-status"}), frozenset({"1"})
+    )
+    claim = live_station()
+    claim["station-post"]["station"]["id"] = "other-station"
+    claim["station-post"]["station"]["connectors"] = [
+        {**claim["station-post"]["station"]["connectors"][0], "id": spelling}
+    ]
+    claim_event = with_body(station_event, claim)
+    claim_event["requestContext"]["authorizer"] = other.to_context()
+    status_event = with_body(
+        load_event("oioi/connector-post-status.json"),
+        {"connector-post-status": {"connector-id": spelling, "status": "Offline", "partner-identifier": "1"}},
+    )
+    status_event["requestContext"]["authorizer"] = other.to_context()
+
+    assert invoke(claim_event, lambda_context)[:1] == (400,)
+    assert invoke(status_event, lambda_context)[0] == 404
+    assert world.snapshot() == before
+
+
 def test_given_deleted_true_then_the_connectors_stop_taking_status(
     world: World, load_event: EventLoader, lambda_context: Any
 ) -> None:
@@ -210,6 +238,8 @@ def test_given_the_keys_table_is_gone_then_rfid_verify_fails_closed_with_503_cod
         ("total-parking", "1" + "0" * 100, "station-post.station.total-parking"),
         ("latitude", "1e-200", "station-post.station.latitude"),
         ("x-extra", "1e400", "station-post.station.x-extra"),
+        ("x-extra", "1e999999", "station-post.station.x-extra"),
+        ("id", '"' + "s" * 50_000 + '"', "station-post.station.id"),
         ("x-extra", "0." + "1" * 40, "station-post.station.x-extra"),
         ("name", '"\\ud800"', "station-post.station.name"),
     ],

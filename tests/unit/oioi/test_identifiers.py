@@ -31,15 +31,31 @@ chip_bytes = st.sampled_from([4, 7, 10]).flatmap(lambda n: st.binary(min_size=n,
 # --- EVSE / EVCO -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", ["DE*8PS*E123456", "DE*8PS*ETABCD*1", "DE*123*E12345*A", "DE*8PSE1"])
+@pytest.mark.parametrize("value", ["DE*8PS*E123456", "DE*8PS*ETABCD*1", "DE*123*E12345*A"])
 def test_given_spec_evse_ids_when_validated_then_they_pass(value: str) -> None:
     assert is_evse_id(value)
     assert validate_evse_id(value) == value
 
 
 @pytest.mark.parametrize(
+    ("written", "canonical"),
+    [
+        ("DE*8PSE1", "DE*8PS*E1"),  # the pattern makes the second `*` optional
+        ("DE8PS*E123", "DE*8PS*E123"),  # the glossary's prose makes the first one optional too
+        ("DE8PSE123", "DE*8PS*E123"),
+        ("de*8ps*e1*a", "DE*8PS*E1*A"),  # eMI3 ids are case-insensitive
+        (" DE*8PS*E1 ", "DE*8PS*E1"),
+    ],
+)
+def test_given_another_spelling_of_an_evse_id_then_it_validates_to_the_one_spelling(
+    written: str, canonical: str
+) -> None:
+    assert validate_evse_id(written) == canonical
+
+
+@pytest.mark.parametrize(
     "value",
-    ["1356", "DE8PS*E123", "DE*8PS*123456", "DE*8PS*E", "DE*8PS*E" + "1" * 31, " DE*8PS*E1", "DE*8PS*E1-2"],
+    ["1356", "DE*8PS*123456", "DE*8PS*E", "DE*8PS*E" + "1" * 31, "DE**8PS*E1", "DE*8PS*E1-2", "D*8PS*E1"],
 )
 def test_given_non_evse_ids_when_validated_then_the_error_names_the_value(value: str) -> None:
     assert not is_evse_id(value)

@@ -6,7 +6,7 @@ session (a usable `session-id`; the caller's `partner-identifier` is checked by 
 is accepted however sloppy the rest is. Each field is read on its own:
 
 - what has one certain meaning is normalised (`"16.5"` and `16.50` are 16.5; `eur` is EUR; an
-  EVSE ID without its first `*` gets it);
+  EVSE ID is written in its one spelling, `canonical_evse_id`);
 - what has not is left out of the typed fields and named in `anomalies`; the partner's text
   stays in `raw`, the record is marked for review, nothing is refused for it;
 - only what cannot be tied to a session, or is not a session-post, is refused (`InvalidCdr`).
@@ -19,6 +19,7 @@ never expanded to their digits, and nesting depth is bounded before anything rec
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,7 +31,7 @@ from pydantic import TypeAdapter, ValidationError
 from backbone.cdr.canonical import payload_hash
 from backbone.cdr.models import MAX_ENERGY_KWH, Cdr, CdrStatus, Cost, Driver, DriverType
 from backbone.numbers import exact_decimal
-from backbone.oioi.identifiers import InvalidUid, normalise_uid
+from backbone.oioi.identifiers import InvalidUid, canonical_evse_id, normalise_uid
 from backbone.timeutil import to_storage
 
 MAX_SESSION_ID_BYTES = 512
@@ -47,7 +48,6 @@ PLAUSIBLE_AHEAD = timedelta(days=1)
 
 _NUMBER_TEXT = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 _CURRENCY = re.compile(r"[A-Z]{3}")
-_EVSE_ID = re.compile(r"([A-Za-z]{2})(\*?)([A-Za-z0-9]{3}\*?E[A-Za-z0-9*]{1,30})")
 _EVCO_SEPARATORS = re.compile(r"[*-]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DATETIME = TypeAdapter(datetime)
@@ -175,6 +175,8 @@ def _session_id(value: Any) -> str:
         raise InvalidCdr(f"{where}: must not contain control characters")
     if not _encodable(text):
         raise InvalidCdr(f"{where}: is not valid Unicode (lone surrogate)")
+    if not any(unicodedata.category(char)[0] in "LNPS" for char in text):
+        raise InvalidCdr(f"{where}: must contain a visible character")
     if len(text.encode("utf-8")) > MAX_SESSION_ID_BYTES:
         raise InvalidCdr(f"{where}: at most {MAX_SESSION_ID_BYTES} bytes (UTF-8) are accepted")
     return text
@@ -315,8 +317,8 @@ class _Reader:
             self.flag(where, f"an EVSE ID string is required, got {_kind(value)}")
             return None
         text = value.strip()
-        if match := _EVSE_ID.fullmatch(text):
-            return f"{match[1]}*{match[3]}"  # the glossary's prose: the first `*` is optional
+        if canonical := canonical_evse_id(text):
+            return canonical
         if not _storable_key(text):
             self.flag(where, f"not usable as an index key ({_key_problem(text)})")
             return None

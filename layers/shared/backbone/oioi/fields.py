@@ -30,14 +30,17 @@ def _kebab(name: str) -> str:
     return name.replace("_", "-")
 
 
+_MAX_INT_DIGITS = 40
+
+
 def json_number(value: Decimal) -> int | float:
     """A Decimal as a JSON number: integral values without a fraction stay integers (`16`),
     others become the float whose shortest repr is the same digits (`14.32`, exact up to 15
     significant digits, far beyond what kWh or cents need)."""
     exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent >= 0:
+    if isinstance(exponent, int) and exponent >= 0 and value.adjusted() < _MAX_INT_DIGITS:
         return int(value)
-    return float(value)
+    return float(value)  # never int(1E+999999): that would build a million digits
 
 
 def _jsonable(value: Any) -> Any:

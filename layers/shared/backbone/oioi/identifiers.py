@@ -23,7 +23,7 @@ import re
 UID_LENGTHS = (8, 14, 20)
 
 _HEX = re.compile(r"[0-9A-Fa-f]+")
-_EVSE_ID = re.compile(r"[A-Za-z]{2}\*[A-Za-z0-9]{3}\*?E[A-Za-z0-9*]{1,30}")
+_EVSE_ID = re.compile(r"([A-Za-z]{2})\*?([A-Za-z0-9]{3})\*?[Ee]([A-Za-z0-9*]{1,30})")
 # The glossary writes `[\*|-]?` and `[\d|X]`; inside a character class `|` is a literal, which
 # its prose ("the literal * or the literal -", "a number or the literal X") does not mean.
 _EVCO_ID = re.compile(r"[A-Za-z]{2}[*-]?[A-Za-z0-9]{3}[*-]?[A-Za-z0-9]{6}[*-]?[0-9X]")
@@ -55,21 +55,34 @@ class InvalidEvcoId(InvalidIdentifier):
 # --- EVSE ID / EVCO ID -------------------------------------------------------------------------
 
 
-def is_evse_id(value: str) -> bool:
-    """Glossary pattern `[A-Za-z]{2}\\*[A-Za-z0-9]{3}\\*?E[A-Za-z0-9\\*]{1,30}`, whole string.
+def canonical_evse_id(value: str) -> str | None:
+    """The one spelling of an EVSE ID, or None if `value` is not one.
 
-    The pattern (which we follow) requires the first `*`; the glossary's prose calls it optional.
-    """
-    return _EVSE_ID.fullmatch(value) is not None
+    The glossary's pattern (`[A-Za-z]{2}\\*[A-Za-z0-9]{3}\\*?E[A-Za-z0-9\\*]{1,30}`) requires the
+    first `*`, its prose calls both optional, and eMI3 EVSE IDs are case-insensitive. With fixed
+    widths (country 2, operator 3, then `E`) every such spelling names one EVSE, so it is written
+    one way: upper case, both `*` (`de8psE123` -> `DE*8PS*E123`). Keys and comparisons use this
+    form, so another spelling can never claim or address somebody else's connector."""
+    match = _EVSE_ID.fullmatch(value.strip())
+    if match is None:
+        return None
+    country, operator, evse = match.groups()
+    return f"{country}*{operator}*E{evse}".upper()
+
+
+def is_evse_id(value: str) -> bool:
+    return canonical_evse_id(value) is not None
 
 
 def validate_evse_id(value: str) -> str:
-    if not is_evse_id(value):
+    """The canonical EVSE ID (`canonical_evse_id`); raises `InvalidEvseId`."""
+    canonical = canonical_evse_id(value)
+    if canonical is None:
         raise InvalidEvseId(
-            f"{value!r} is not an EVSE ID: expected country(2)*operator(3)[*]E<id of 1-30 letters, "
+            f"{value[:80]!r} is not an EVSE ID: expected country(2)[*]operator(3)[*]E<id of 1-30 letters, "
             "digits or '*'>, e.g. 'DE*8PS*E123456'"
         )
-    return value
+    return canonical
 
 
 def is_evco_id(value: str) -> bool:

@@ -36,6 +36,8 @@ from backbone.receiver.stations import (
     distinct_evse_ids,
 )
 
+MAX_STATION_ID_BYTES = 1024
+"""The station id is part of a table key (at most 2048 bytes)."""
 MAX_EVSE_IDS = 99
 """One station and its connectors are written in one DynamoDB transaction (at most 100 items)."""
 
@@ -45,7 +47,12 @@ def read(payload: dict[str, Any]) -> StationPost:
     must fit DynamoDB; what does not is refused with 400/230 naming the member."""
     if problem := unstorable(payload, "station-post"):
         raise InvalidRequest(problem)
-    return StationPost.model_validate(payload)
+    message = StationPost.model_validate(payload)
+    if len(message.station.id.encode("utf-8")) > MAX_STATION_ID_BYTES:
+        raise InvalidRequest(
+            f"station-post.station.id: at most {MAX_STATION_ID_BYTES} bytes (UTF-8) are accepted"
+        )
+    return message
 
 
 def handle(message: StationPost, request: Request, backends: Backends) -> Answer:
