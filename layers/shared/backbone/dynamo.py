@@ -41,14 +41,14 @@ def unstorable(value: Any, where: str) -> str | None:
 
 
 def _problems(value: Any, where: str) -> Iterator[str]:
-    if isinstance(value, str) and not _utf8(value):
+    if isinstance(value, str) and not is_utf8(value):
         yield f"{where}: not valid Unicode (lone surrogate)"
     elif isinstance(value, int | Decimal | float) and not isinstance(value, bool):
         if problem := _number_problem(value, where):
             yield problem
     elif isinstance(value, Mapping):
         for key, item in value.items():
-            if not _utf8(str(key)) or not key:
+            if not is_utf8(str(key)) or not key:
                 yield f"{where}: a member name is empty or not valid Unicode (lone surrogate)"
             yield from _problems(item, f"{where}.{key}")
     elif isinstance(value, list | tuple):
@@ -72,7 +72,8 @@ def _number_problem(value: int | Decimal | float, where: str) -> str | None:
     )
 
 
-def _utf8(text: str) -> bool:
+def is_utf8(text: str) -> bool:
+    """Whether DynamoDB (UTF-8) can hold `text`: JSON's `\\ud800` escapes make lone surrogates."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -72,7 +72,10 @@ class Harness:
 
     # --- the internal API, as API Gateway would call it ---------------------------------------
 
-    def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+    def api(
+        self, method: str, path: str, body: dict[str, Any] | str | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        """One internal API request; a `str` body is sent as it is (malformed on purpose)."""
         resource = path
         params = None
         parts = path.strip("/").split("/")
@@ -91,7 +94,7 @@ class Harness:
                 "stage": "test",
                 "identity": {"userArn": "arn:aws:iam::123456789012:user/tester", "caller": "tester"},
             },
-            "body": None if body is None else json.dumps(body),
+            "body": body if body is None or isinstance(body, str) else json.dumps(body),
             "isBase64Encoded": False,
         }
         response = handler_session_api.handler(event, LambdaContext(function_name="SessionApiFunction"))

@@ -30,6 +30,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from backbone.cdr.canonical import payload_hash
 from backbone.cdr.models import MAX_ENERGY_KWH, Cdr, CdrStatus, Cost, Driver, DriverType
+from backbone.dynamo import is_utf8
 from backbone.numbers import exact_decimal
 from backbone.oioi.identifiers import InvalidUid, canonical_evse_id, normalise_uid
 from backbone.timeutil import to_storage
@@ -173,7 +174,7 @@ def _session_id(value: Any) -> str:
         raise InvalidCdr(f"{where}: must not be empty or only white space")
     if _CONTROL.search(text):
         raise InvalidCdr(f"{where}: must not contain control characters")
-    if not _encodable(text):
+    if not is_utf8(text):
         raise InvalidCdr(f"{where}: is not valid Unicode (lone surrogate)")
     if not any(unicodedata.category(char)[0] in "LNPS" for char in text):
         raise InvalidCdr(f"{where}: must contain a visible character")
@@ -390,19 +391,11 @@ def _storable_key(text: str) -> bool:
 def _key_problem(text: str) -> str:
     if not text:
         return "empty"
-    if not _encodable(text):
+    if not is_utf8(text):
         return "lone surrogate"
     if len(text.encode("utf-8")) > MAX_INDEXED_BYTES:
         return f"over {MAX_INDEXED_BYTES} bytes"
     return ""
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _kind(value: Any) -> str:
