@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from backbone.keys.model import ChargingKey, KeyState
+from backbone.keys.rule import may_charge
 from backbone.keys.store import KeyStore
 from backbone.oioi.identifiers import uid_to_key_identifier
 
@@ -51,7 +52,7 @@ def whitelistable_now(table: Any) -> list[str]:
         page = table.scan(**arguments)
         for item in page.get("Items", []):
             key = ChargingKey.from_item(item)
-            if key.whitelisted and key.valid_at(now):
+            if may_charge(key, now):
                 uids.add(key.uid)
         if "LastEvaluatedKey" not in page:
             return sorted(uids)

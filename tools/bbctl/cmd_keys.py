@@ -68,6 +68,14 @@ def register(groups: Any) -> None:
     )
     command.add_argument("--repair", action="store_true", help="also repair missing/mismatched keys")
 
+    command = _command(
+        commands,
+        "reindex-whitelist",
+        "make every key's whitelist index entry agree with the charging rule (upgrade step)",
+        _reindex_whitelist,
+    )
+    command.add_argument("--dry-run", action="store_true", help="report only, change nothing")
+
 
 def _command(
     commands: Any, name: str, text: str, run: Callable[[argparse.Namespace], int]
@@ -199,6 +207,24 @@ def _reconcile(args: argparse.Namespace) -> int:
     payload = json.loads(answer["Payload"].read() or b"null")
     print(json.dumps(payload, indent=2))
     return 1 if answer.get("FunctionError") else 0
+
+
+def _reindex_whitelist(args: argparse.Namespace) -> int:
+    report = _store(args).reindex_whitelist(apply=not args.dry_run)
+    verb = "would change" if args.dry_run else "changed"
+    print(
+        f"checked {report.checked} keys; {verb}: {len(report.added)} added to and "
+        f"{len(report.removed)} removed from the whitelist index"
+    )
+    for label, uids in (
+        ("added", report.added),
+        ("removed", report.removed),
+        ("unreadable (left alone)", report.unreadable),
+        ("changed meanwhile (its own write decided)", report.changed_meanwhile),
+    ):
+        if uids:
+            print(f"{label}: {' '.join(uids[:50])}{' ...' if len(uids) > 50 else ''}")
+    return 0
 
 
 def _view(key: ChargingKey) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from simulator.models import (
     SessionHistoryIn,
 )
 from simulator.oioi import RESULT_MESSAGES, error, result
+from simulator.partner_side import partner_side
 from simulator.requestlog import mask_headers
 from simulator.state import ApiError
 from simulator.web import answer, body_as, core, empty, query_datetime
@@ -333,4 +334,5 @@ def create_app(sim: SimulatorCore) -> Flask:
     app.register_error_handler(HTTPException, on_http_error)
     for blueprint in (drive, emp, oioi, admin):
         app.register_blueprint(blueprint)
+    app.register_blueprint(partner_side)  # /_sim/oioi/...: OIOI answer style, CPO-side sender
     return app

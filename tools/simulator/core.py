@@ -73,6 +73,7 @@ class SimulatorCore:
         self.state.reset()
         self.faults.clear()
         self.request_log.clear()
+        self.oioi.answers.reset()
 
     def configure(self, **fields: Any) -> dict[str, Any]:
         """E.g. `configure(order_throttle_seconds=1, session={"start_delay": 0})`."""

@@ -6,6 +6,7 @@ import json
 import re
 from typing import Any
 
+from simulator.oioi_answers import AnswerStyle
 from simulator.state import SimState
 
 UID_PATTERN = re.compile(r"^(?:[0-9A-F]{8}|[0-9A-F]{14}|[0-9A-F]{20})$")
@@ -41,6 +42,7 @@ class OioiHandler:
 
     def __init__(self, state: SimState) -> None:
         self.state = state
+        self.answers = AnswerStyle()
 
     def handle(self, raw: bytes) -> Answer:
         try:
@@ -53,9 +55,9 @@ class OioiHandler:
         if not isinstance(message, dict):
             return error(400, 230, f"{message_type} must be an object")
         if message_type == "rfid-post":
-            return self.rfid_post(message)
+            return self.answers.shape(message_type, *self.rfid_post(message))
         if message_type == "session-post":
-            return self.session_post(message)
+            return self.answers.shape(message_type, *self.session_post(message))
         return error(400, 230, f"Unknown message type {message_type!r}")
 
     def rfid_post(self, message: dict[str, Any]) -> Answer:

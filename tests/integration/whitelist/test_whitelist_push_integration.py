@@ -18,6 +18,7 @@ from backbone.timeutil import to_storage
 from backbone.whitelist import store as audit_module
 from backbone.whitelist.models import Outcome, PushAttempt, PushRequest
 from backbone.whitelist.store import AuditStore
+from simulator.oioi_answers import AnswerStyleIn
 
 DAY = timedelta(days=1)
 
@@ -372,3 +373,45 @@ def _emf(output: str) -> dict[str, Any]:
                 value = blob[metric["Name"]]
                 values[metric["Name"]] = value[-1] if isinstance(value, list) else value
     return values
+
+
+def test_given_oioi_answers_without_result_when_pushed_then_the_attempt_is_sent_and_processed_kept(
+    keys: KeyStore, audit: AuditStore, pusher: Pusher
+) -> None:
+    # Seed 002: result codes are "not part of the OIOI response, yet".
+    seed(keys, "3633E0E0", "04523022AA4881")
+    pusher.sim.oioi.answers.set(AnswerStyleIn(result="omit"))
+
+    attempt = pusher.push()
+
+    assert (attempt.outcome, attempt.result_code, attempt.processed) == (Outcome.SENT, None, 2)
+    assert pusher.received() == ["04523022AA4881", "3633E0E0"]
+    last = audit.last_success()
+    assert last is not None
+    assert last.count == 2
+
+
+def test_given_a_failed_push_when_the_probe_runs_then_it_pushes_again_until_one_succeeds(
+    keys: KeyStore,
+    audit: AuditStore,
+    pusher: Pusher,
+    function_env: Callable[..., None],
+    load_event: Callable[[str], Any],
+    lambda_context: Any,
+) -> None:
+    import handler_whitelist_push
+
+    seed(keys, "3633E0E0")
+    pusher.max_attempts = 1
+    pusher.sim.add_fault(kind="status", status=503, path="/api/v4/request", count=1)
+    assert pusher.push(now=NOW).outcome is Outcome.FAILED
+    function_env()
+
+    retried = handler_whitelist_push.handler(load_event("whitelist/event-probe.json"), lambda_context)
+    probed = handler_whitelist_push.handler(load_event("whitelist/event-probe.json"), lambda_context)
+
+    assert (retried["trigger"], retried["outcome"]) == ("retry", "SENT")
+    assert pusher.received() == ["3633E0E0"]
+    assert (probed["trigger"], "outcome" in probed) == ("probe", False)  # succeeded: no more retries
+    assert pusher.rfid_posts() == 2
+    assert [attempt.outcome for attempt in audit.history()] == [Outcome.SENT, Outcome.FAILED]

@@ -73,10 +73,29 @@ def test_given_a_result_code_100_in_a_200_when_posting_rfids_then_it_is_rejected
     assert endpoint.call_count == 1
 
 
-def test_given_a_response_without_result_when_sent_then_it_is_not_taken_as_success(
+def test_given_a_200_without_result_when_posting_rfids_then_it_is_a_success_and_processed_is_kept(
     endpoint: respx.Route, client: OioiClient
 ) -> None:
+    # Seed 002: "OIOI Error codes are not part of the OIOI response, yet."
     endpoint.mock(return_value=httpx.Response(200, json={"rfid": {"processed": 1}}))
+
+    outcome = client.post_rfids(["12345678"], PARTNER_ID)
+
+    assert outcome == RfidPostOutcome(processed=1, attempts=1, duration=outcome.duration, code=None)
+
+
+def test_given_a_200_with_an_empty_body_when_sent_then_it_is_a_success(
+    endpoint: respx.Route, client: OioiClient
+) -> None:
+    endpoint.mock(return_value=httpx.Response(200, json={}))
+
+    assert client.send("connector-post-status", {"status": "Available"}) == {}
+
+
+def test_given_a_result_without_a_readable_code_when_sent_then_it_is_not_taken_as_success(
+    endpoint: respx.Route, client: OioiClient
+) -> None:
+    endpoint.mock(return_value=httpx.Response(200, json={"result": {"message": "?"}}))
     with pytest.raises(OioiRejected) as raised:
         client.send("rfid-post", {"rfids": [], "partner-identifier": PARTNER_ID})
     assert raised.value.oioi_code is None

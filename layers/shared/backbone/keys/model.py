@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from backbone.keys import rule
 from backbone.oioi.codes import ResultCode
 from backbone.oioi.identifiers import normalise_uid
 from backbone.timeutil import FAR_FUTURE, from_storage, to_storage, to_utc
@@ -94,22 +95,22 @@ class ChargingKey(BaseModel):
         return None if value is None else to_utc(value)
 
     @property
+    def active(self) -> bool:
+        """Enabled and ACTIVE: Plugsurfing should hold the key enabled (key sync)."""
+        return rule.active(self)
+
+    @property
     def whitelisted(self) -> bool:
-        """Eligible for the whitelist index (validity is checked against the clock at read time)."""
-        return self.enabled and self.state is KeyState.ACTIVE
+        """Carries the sparse `whitelist` attribute: the time-independent part of the charging
+        rule (keys/rule.py), payment method included; validity is checked when the push reads."""
+        return rule.listed(self)
 
     def valid_at(self, now: datetime) -> bool:
-        starts = self.valid_from is None or self.valid_from <= now
-        ends = self.valid_to is None or now <= self.valid_to
-        return starts and ends
+        return rule.in_window(self.valid_from, self.valid_to, now)
 
     def authorisation(self, now: datetime) -> ResultCode:
-        """The rfid-verify answer for this key: usable (0), locked (192) or no payment (193)."""
-        if not self.whitelisted or not self.valid_at(to_utc(now)):
-            return ResultCode.EVCO_ID_LOCKED
-        if not self.has_payment_method:
-            return ResultCode.EVCO_ID_NO_PAYMENT_METHOD
-        return ResultCode.SUCCESS
+        """The rfid-verify answer for this key (keys/rule.py): 0, 192 locked or 193 no payment."""
+        return rule.authorisation(self, now)
 
     def to_item(self) -> dict[str, Any]:
         """The DynamoDB item (plain attribute values, for the resource/Table API)."""

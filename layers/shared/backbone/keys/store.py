@@ -9,6 +9,7 @@ bumps `version`, so it cannot clobber a lifecycle change made meanwhile, nor the
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import boto3
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
+from pydantic import ValidationError
 
 from backbone.dynamo import items, pages
 from backbone.keys.errors import ConcurrentModification, DuplicateKey, OutOfStock
@@ -40,6 +42,21 @@ _NOT_SAVED = frozenset({"uid", "partner", "syncedAt", "syncAttempts", "version",
 # Optional attributes a lifecycle save removes when the record no longer has them.
 _REMOVABLE = ("syncError", "name", "ownerId", "ownerType", "orderId", "validFrom")
 _CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+@dataclass
+class WhitelistReindex:
+    """What `KeyStore.reindex_whitelist` found (and, unless a dry run, fixed)."""
+
+    checked: int = 0
+    added: list[str] = field(default_factory=list)
+    """Keys the rule lists that lacked the `whitelist` attribute."""
+    removed: list[str] = field(default_factory=list)
+    """Keys carrying `whitelist` the rule does not list (e.g. no payment method)."""
+    unreadable: list[str] = field(default_factory=list)
+    """Items that are not a valid key (left alone; the push skips an invalid UID too)."""
+    changed_meanwhile: list[str] = field(default_factory=list)
+    """Written by someone else during the run: that write set the attribute by the rule."""
 
 
 class KeyRepository(Protocol):
@@ -157,9 +174,10 @@ class KeyStore:
     def iter_whitelist_pages(self, now: datetime | None = None, page_size: int = 1000) -> Iterator[list[str]]:
         """UIDs of the keys to whitelist now, one index page at a time.
 
-        Reads the sparse Whitelist index (only enabled ACTIVE keys carry `whitelist`) with
-        `validTo >= now`; `validFrom` (projected into the index) is checked here. Empty pages are
-        skipped. Eventually consistent, like every index read.
+        Reads the sparse Whitelist index (only keys the charging rule lists carry `whitelist`:
+        enabled, ACTIVE, with a payment method; keys/rule.py) with `validTo >= now`; `validFrom`
+        (projected into the index) is checked here: the rule's validity window, compared on the
+        stored timestamps. Empty pages are skipped. Eventually consistent, like every index read.
         """
         moment = to_storage(now or utc_now())
         arguments: dict[str, Any] = {
@@ -177,6 +195,53 @@ class KeyStore:
                 yield uids
 
     # --- writes ----------------------------------------------------------------------------------
+
+    def reindex_whitelist(self, *, apply: bool = True) -> WhitelistReindex:
+        """Make every key's sparse `whitelist` attribute agree with the charging rule.
+
+        Every key write sets it by the rule; this fixes items written before the payment method
+        was part of the rule (an upgrade step, harmless to repeat). A scan, then one conditional
+        update per disagreeing key (on its `version`, so a lifecycle write made meanwhile wins).
+        """
+        report = WhitelistReindex()
+        for item in items(self.table.scan):
+            report.checked += 1
+            uid = str(item["uid"])
+            try:
+                wanted = ChargingKey.from_item(item).whitelisted
+            except (ValidationError, ValueError):
+                report.unreadable.append(uid)
+                continue
+            if wanted == (item.get("whitelist") == WHITELIST_PARTITION):
+                continue
+            if apply and not self._set_whitelist(uid, wanted, item.get("version")):
+                report.changed_meanwhile.append(uid)
+                continue
+            (report.added if wanted else report.removed).append(uid)
+        return report
+
+    def _set_whitelist(self, uid: str, listed: bool, version: object) -> bool:
+        names = {"#wl": "whitelist", "#version": "version"}
+        arguments: dict[str, Any] = {}
+        if listed:
+            arguments["UpdateExpression"] = "SET #wl = :wl"
+            arguments["ExpressionAttributeValues"] = {":wl": WHITELIST_PARTITION}
+        else:
+            arguments["UpdateExpression"] = "REMOVE #wl"
+        if version is None:
+            condition = "attribute_exists(uid) AND attribute_not_exists(#version)"
+        else:
+            condition = "#version = :version"
+            arguments.setdefault("ExpressionAttributeValues", {})[":version"] = version
+        try:
+            self.table.update_item(
+                Key={"uid": uid}, ConditionExpression=condition, ExpressionAttributeNames=names, **arguments
+            )
+        except ClientError as error:
+            if _code(error) == _CONDITION_FAILED:
+                return False
+            raise
+        return True
 
     def put_new(self, key: ChargingKey) -> ChargingKey:
         """Add a key; `DuplicateKey` if its UID exists."""

@@ -133,8 +133,9 @@ def should_sync(old_image: Mapping[str, Any] | None, new_image: Mapping[str, Any
 
 
 def wants_enabled(key: ChargingKey) -> bool:
-    """Plugsurfing should accept the key exactly when we would (enabled and ACTIVE)."""
-    return key.whitelisted
+    """Plugsurfing should hold the key enabled exactly while it is enabled and ACTIVE (keys/rule.py
+    `active`); the payment method is ours to check (rfid-verify 193, left off the whitelist)."""
+    return key.active  # enabled there even without a payment method: rfid-verify checks that
 
 
 def plan(key: ChargingKey, partner: PartnerView, mode: PartnerMode) -> list[Action]:

@@ -126,8 +126,10 @@ _ERROR_BY_STATUS: dict[int, type[PartnerError]] = {
 def error_from_response(response: httpx.Response, *, check_oioi_result: bool = False) -> PartnerError | None:
     """The typed error `response` stands for, or None when it is a success.
 
-    With `check_oioi_result`, a 2xx whose OIOI `result.code` is missing or not 0xx is an
-    `OioiRejected`: OIOI reports business failures inside an HTTP 200.
+    With `check_oioi_result`, a 2xx whose OIOI `result` is present but not a 0xx code is an
+    `OioiRejected`: OIOI reports business failures inside an HTTP 200. A 2xx without `result`
+    is a success: the OIOI document says result codes are "not part of the OIOI response, yet"
+    (the caller logs it, see `has_oioi_result`).
     """
     body = parsed_body(response)
     code = oioi_code_of(body)
@@ -135,7 +137,7 @@ def error_from_response(response: httpx.Response, *, check_oioi_result: bool = F
     method, url = response.request.method, safe_url(response.request.url)
     status = response.status_code
     if 200 <= status < 300:
-        if not check_oioi_result or (code is not None and is_success(code)):
+        if not check_oioi_result or not has_oioi_result(body) or (code is not None and is_success(code)):
             return None
         reason = "no result code" if code is None else f"result code {code:03d}"
         return OioiRejected(
@@ -166,6 +168,11 @@ def parsed_body(response: httpx.Response) -> Any:
         return response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
         return response.text
+
+
+def has_oioi_result(body: Any) -> bool:
+    """Whether an OIOI body carries a `result` at all (many answers do not, yet)."""
+    return isinstance(body, dict) and body.get("result") is not None
 
 
 def oioi_code_of(body: Any) -> int | None:

@@ -2,7 +2,9 @@
 
 Auth is `Authorization: key=<api-key>`; bodies are UTF-8 JSON. A 4xx becomes a typed error
 carrying the partner's `error` text, 5xx/429 go through the shared retry policy (honouring
-Retry-After), and an HTTP 200 whose `result.code` is not 0xx raises `OioiRejected`.
+Retry-After), and an HTTP 200 whose `result.code` is not 0xx raises `OioiRejected`. A 2xx without
+`result` is a success, logged: the OIOI document says result codes are "not part of the OIOI
+response, yet" (seed 002, "OIOI Response Codes").
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
-from backbone.partners.errors import oioi_code_of
+from backbone.observability import logger
+from backbone.partners.errors import has_oioi_result, oioi_code_of
 from backbone.partners.http import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
@@ -41,7 +44,8 @@ class RfidPostOutcome:
     processed: int | None
     attempts: int
     duration: float
-    code: int
+    code: int | None
+    """None: the answer had no `result` (a success all the same)."""
 
 
 class OioiClient:
@@ -75,9 +79,16 @@ class OioiClient:
         """Send `{message_name: payload}`; the response with attempts and duration."""
         if idempotent is None:
             idempotent = is_idempotent_message(message_name)
-        return self.http.request(
+        response = self.http.request(
             "POST", self.endpoint_url, json={message_name: payload}, idempotent=idempotent
         )
+        if not has_oioi_result(response.data):
+            logger.info(
+                "OIOI answer without result: taken as success (result codes are not part of "
+                "every OIOI response yet)",
+                extra={"oioi_message": message_name, "status": response.status},
+            )
+        return response
 
     def send(
         self, message_name: str, payload: dict[str, Any], *, idempotent: bool | None = None
@@ -98,7 +109,7 @@ class OioiClient:
             processed=processed if isinstance(processed, int) else None,
             attempts=response.attempts,
             duration=response.duration,
-            code=oioi_code_of(body) or 0,
+            code=oioi_code_of(body),
         )
 
     def close(self) -> None:

@@ -173,6 +173,17 @@ def _push_locked(
     return deps.audit.record_sent(attempt, built.uids())
 
 
+def retry_due(recent: Iterable[PushAttempt]) -> bool:
+    """Whether the probe should push again: the newest attempt (newest first in `recent`) that
+    is not LOCKED ended FAILED. A retry that fails keeps the retries going; any other outcome
+    (a success, an unchanged skip, a guard's refusal an operator has to look at, or an
+    operator's own push) ends them. LOCKED is skipped: another push was running."""
+    for attempt in recent:
+        if attempt.outcome is not Outcome.LOCKED:
+            return attempt.outcome is Outcome.FAILED
+    return False
+
+
 def last_success_age(audit: AuditLog, now: datetime) -> float | None:
     """Seconds since the last successful push (None: never), for the age metric."""
     return _age(audit.last_success(), now)

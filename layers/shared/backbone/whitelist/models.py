@@ -29,7 +29,8 @@ class Outcome(StrEnum):
         return self in (Outcome.REFUSED_EMPTY, Outcome.REFUSED_SHRINK)
 
 
-TriggerKind = Literal["schedule", "manual"]
+TriggerKind = Literal["schedule", "manual", "retry"]
+"""`retry`: the probe found the latest attempt FAILED and pushes again (see logic.retry_due)."""
 
 
 class PushRequest(BaseModel):

@@ -4,12 +4,14 @@ from settings, run the logic, publish the metrics. The handler makes exactly one
 Events:
 - EventBridge "Scheduled Event" (WhitelistSchedule): a scheduled push.
 - `{"trigger": "manual", "override": false, "reason": "..."}` (direct invoke, `bbctl whitelist push`).
-- `{"trigger": "probe"}` (WhitelistAgeProbeRule): only publish the age of the last success, so
-  its alarm sees data every half hour whatever the push schedule is.
+- `{"trigger": "probe"}` (WhitelistAgeProbeRule, every 15 minutes): publish the age of the last
+  success, so its alarm sees data whatever the push schedule is; and if the latest attempt
+  FAILED, push again (trigger `retry`) until one succeeds or an operator's push ends it.
 """
 
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import timedelta
 from functools import cache, partial
@@ -23,10 +25,24 @@ from backbone.partners.oioi_client import OioiClient
 from backbone.partners.retry import RetryPolicy
 from backbone.secrets import get_api_key, get_partner_identifier
 from backbone.timeutil import utc_now
-from backbone.whitelist.logic import Dependencies, PushConfig, last_success_age, push_whitelist
+from backbone.whitelist.logic import Dependencies, PushConfig, last_success_age, push_whitelist, retry_due
 from backbone.whitelist.models import Outcome, PushAttempt, PushRequest
 from backbone.whitelist.settings import WhitelistPushSettings
 from backbone.whitelist.store import audit_store
+
+# The documented budget (WHITELIST_RETRY_BUDGET_SECONDS, 120 s) bounds the retries of one
+# rfid-post, not an attempt count: back-off capped at 20 s with "equal jitter" (at least half of
+# the exponential delay, so the attempts cannot all bunch up in the first seconds), and the
+# attempt cap only keeps a receiver that fails instantly from being hammered.
+RFID_POST_MAX_ATTEMPTS = 30
+RFID_POST_MAX_DELAY_SECONDS = 20.0
+RECENT_ATTEMPTS = 10
+"""Attempts the probe reads to decide a retry (LOCKED ones are skipped)."""
+
+
+def equal_jitter(low: float, high: float) -> float:
+    """Uniform in the upper half of [low, high]: spread out, but never close to no wait."""
+    return random.uniform(low + (high - low) / 2, high)  # noqa: S311  (timing, not security)
 
 
 class InvalidTrigger(ValueError):
@@ -38,10 +54,14 @@ def handle_event(
 ) -> dict[str, Any]:
     """Run what `event` asks for and return the answer (the audit record for a push)."""
     if isinstance(event, dict) and event.get("trigger") == "probe":
-        age = last_success_age(audit_store(settings.whitelist_audit_table), utc_now())
-        publish_age(age)
-        return {"trigger": "probe", "lastSuccessAgeSeconds": age}
-    request = parse_trigger(event)
+        audit = audit_store(settings.whitelist_audit_table)
+        if not retry_due(audit.history(limit=RECENT_ATTEMPTS)):
+            age = last_success_age(audit, utc_now())
+            publish_age(age)
+            return {"trigger": "probe", "lastSuccessAgeSeconds": age}
+        request = PushRequest(trigger="retry", reason="the latest push failed; retried by the probe")
+    else:
+        request = parse_trigger(event)
     attempt_id = request_id or str(uuid.uuid4())
     bind_correlation(push_attempt=attempt_id, trigger=request.trigger)
     attempt = push_whitelist(
@@ -110,6 +130,11 @@ def rfid_client(settings: WhitelistPushSettings) -> OioiClient:
     return OioiClient(
         str(settings.oioi_endpoint_url),
         partial(get_api_key, settings.oioi_api_key_secret),
-        retry_policy=RetryPolicy(budget=settings.whitelist_retry_budget_seconds),
+        retry_policy=RetryPolicy(
+            max_attempts=RFID_POST_MAX_ATTEMPTS,
+            max_delay=RFID_POST_MAX_DELAY_SECONDS,
+            budget=settings.whitelist_retry_budget_seconds,
+            jitter=equal_jitter,
+        ),
         read_timeout=settings.whitelist_read_timeout_seconds,
     )
