@@ -16,7 +16,7 @@ import pytest
 from boto3.dynamodb.types import TypeSerializer
 
 from backbone.keys.model import ChargingKey, KeyState
-from backbone.oioi.identifiers import uid_to_key_identifier
+from backbone.oioi.identifiers import uid_to_key_identifier, validate_evse_id
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +38,7 @@ def eventually(probe: Callable[[], Any], timeout: float = 90.0) -> Any:
 def api_key(stack: Any) -> str:
     printed = stack.bbctl(
         "partners", "create", "--name", "Simulated CPO", "--partner-identifier", PARTNER_IDENTIFIER,
-        "--messages", MESSAGES, "--json",
+        "--messages", MESSAGES, "--force-shared-identifier", "--json",
     ).stdout  # fmt: skip
     return str(json.loads(printed)["apiKey"])
 
@@ -162,8 +162,9 @@ def test_given_a_cpo_posting_a_station_then_a_connector_status_then_both_are_acc
     )
 
     assert (answered(station), answered(status)) == ((200, 0), (200, 0))
+    one_spelling = validate_evse_id(connector_id)  # stations are keyed by it, however it was sent
     stored = stack.boto3_client("dynamodb").get_item(
-        TableName=stack.ref("StationsTable"), Key={"pk": {"S": f"CONNECTOR#{connector_id}"}}
+        TableName=stack.ref("StationsTable"), Key={"pk": {"S": f"CONNECTOR#{one_spelling}"}}
     )["Item"]
     assert stored["status"]["S"] == "Occupied"
 
