@@ -17,12 +17,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import statistics
 import sys
 import time
 import tracemalloc
 from collections.abc import Callable
 from datetime import UTC, datetime
+
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")  # flagged CDRs log a warning each
 
 from cdr_ingest import Bench, Context, sqs_events  # the same harness as the throughput benchmark
 from moto import mock_aws
