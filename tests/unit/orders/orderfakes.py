@@ -272,3 +272,6 @@ class MemoryStock:
 
     def of_order(self, order_id: str) -> list[ChargingKey]:
         return [k for k in self.items.values() if k.order_id == order_id]
+
+    def keys_of_order(self, order_id: str) -> list[ChargingKey]:
+        return sorted(self.of_order(order_id), key=lambda k: k.uid)

@@ -91,7 +91,10 @@ def fulfil_from_queue(
                 feed=plugsurfing_client_from(settings),
                 clock=utc_now,
                 owner=lease_owner(label),
-                config=FulfilConfig(lease=timedelta(seconds=settings.order_lease_seconds)),
+                config=FulfilConfig(
+                    lease=timedelta(seconds=settings.order_lease_seconds),
+                    hold_max=timedelta(seconds=settings.order_hold_max_seconds),
+                ),
             )
     except OrderNotFound:
         # Only the crawler enqueues, after storing: retrying cannot make the order appear.

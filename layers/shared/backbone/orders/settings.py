@@ -50,6 +50,8 @@ class OrderFulfilSettings(QueueRetrySettings):
     order_queue_url: str = Field(min_length=1)
     order_lease_seconds: int = Field(default=120, ge=1)
     """Longer than the function timeout: one processor per order at a time."""
+    order_hold_max_seconds: int = Field(default=604_800, ge=60)
+    """How long an order may wait ON_HOLD for a status that allows fulfilment (then FAILED)."""
 
 
 class DriveOrderSettings(QueueRetrySettings):
