@@ -249,12 +249,19 @@ class DriveRequestState(StrEnum):
     """Plugsurfing refused for good (400 invalid, 404 user not found): `lastError` says why."""
     CLOSED = "CLOSED"
     """The order reached a final state at Plugsurfing: tracking stopped."""
+    UNSETTLED = "UNSETTLED"
+    """Tracking stopped without a final state (stuck in a state that needs somebody, or not final
+    long after it was placed): alarm, `lastError` says why."""
 
 
 FINAL_ORDER_STATES = frozenset(
     {OrderState.ORDER_FILLED, OrderState.ORDER_CANCELLED, OrderState.ORDER_REFUNDED}
 )
 """Partner states after which an order no longer changes: its tracking stops (CLOSED)."""
+NEEDS_ACTION_STATES = frozenset(
+    {OrderState.UNKNOWN, OrderState.ORDER_PAYMENT_FAILED, OrderState.ORDER_REFUND_FAILED}
+)
+"""Partner states that do not move on by themselves: tracked for a bounded time only."""
 
 
 class DriveOrderRecord(Leased):
@@ -268,6 +275,11 @@ class DriveOrderRecord(Leased):
     state: DriveRequestState = DriveRequestState.PENDING
     order_id: str | None = None
     order_state: OrderState | None = None
+    order_state_raw: str | None = None
+    """The state as Plugsurfing sent it (`order_state` maps values the spec does not list to
+    UNKNOWN, as it asks; this keeps e.g. ORDER_FREE_OF_CHARGE)."""
+    order_state_since: StoredTime | None = None
+    """When the current `order_state_raw` was first seen."""
     has_receipt: bool | None = None
     attempts: int = 0
     throttled: int = 0
@@ -276,6 +288,15 @@ class DriveOrderRecord(Leased):
     ordered_at: StoredTime | None = None
     created_at: StoredTime
     updated_at: StoredTime
+
+    def order_state_label(self) -> str:
+        """The state for people: `UNKNOWN (ORDER_FREE_OF_CHARGE)` rather than a bare UNKNOWN."""
+        if self.order_state is None:
+            return "-"
+        raw = self.order_state_raw
+        if raw and raw != self.order_state.value:
+            return f"{self.order_state.value} ({raw})"
+        return self.order_state.value
 
     @classmethod
     def from_request(cls, request: DriveOrderRequest, now: datetime) -> DriveOrderRecord:

@@ -16,6 +16,7 @@ from backbone.observability import logger
 from backbone.orders.crawl import CrawlConfig, crawl_orders
 from backbone.orders.drive import (
     DriveOrderConfig,
+    TrackConfig,
     parse_request,
     place_drive_order,
     receipt_url,
@@ -130,7 +131,13 @@ def place_from_queue(
 def track(settings: DriveOrderSettings) -> dict[str, Any]:
     """Scheduled: poll Plugsurfing for the state of every open Drive order."""
     report = track_drive_orders(
-        drive_order_store(settings.drive_orders_table), plugsurfing_client_from(settings), utc_now
+        drive_order_store(settings.drive_orders_table),
+        plugsurfing_client_from(settings),
+        utc_now,
+        TrackConfig(
+            settle_after=timedelta(seconds=settings.drive_order_settle_seconds),
+            track_max=timedelta(seconds=settings.drive_order_track_max_seconds),
+        ),
     )
     return report.summary()
 

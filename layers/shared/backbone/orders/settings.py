@@ -62,3 +62,7 @@ class DriveOrderSettings(QueueRetrySettings):
     drive_order_throttle_seconds: int = Field(default=300, ge=1)
     """Plugsurfing's window of one order per user; the delay after a 429 without Retry-After."""
     drive_order_lease_seconds: int = Field(default=60, ge=1)
+    drive_order_settle_seconds: int = Field(default=604_800, ge=60)
+    """An order this long in UNKNOWN, ORDER_PAYMENT_FAILED or ORDER_REFUND_FAILED: UNSETTLED."""
+    drive_order_track_max_seconds: int = Field(default=5_184_000, ge=60)
+    """Any order not final this long after it was placed: UNSETTLED."""
