@@ -248,4 +248,3 @@ def test_given_an_order_cancelled_after_the_assign_was_requested_then_the_retry_
 
     assert done.state is KeyOrderState.SKIPPED
     assert sim.assign_count("o-1") == 0
-

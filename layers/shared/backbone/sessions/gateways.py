@@ -77,11 +77,12 @@ class PlugsurfingSessions:
         `get_session`: the CDR must carry the partner's values, not our re-serialisation."""
         session_id = _required(record.session_id)
         if record.mode == "drive":
+            http = self.client.http
             path = f"/v1/users/{_segment(_required(record.user_id))}/sessions/{_segment(session_id)}"
         else:
-            path = f"/emp/v1/sessions/{_segment(session_id)}"
+            http, path = self.client.emp_http, f"/sessions/{_segment(session_id)}"
         try:
-            data = self.client.http.request("GET", path).data
+            data = http.request("GET", path).data
         except NotFound as error:
             raise PartnerSessionGone(_describe(error)) from error
         except (*_BUSY, Forbidden) as error:

@@ -32,6 +32,7 @@ def _partner(settings: PlugsurfingApiSettings, policy: RetryPolicy) -> Plugsurfi
     client = PlugsurfingClient(
         str(settings.drive_api_base_url),
         partial(get_api_key, settings.plugsurfing_api_key_secret),
+        emp_base_url=settings.emp_base_url,
         retry_policy=policy,
     )
     return PlugsurfingSessions(client)
