@@ -20,7 +20,6 @@ from backbone.sessions.wiring import command_dependencies, task_dependencies
 from backbone.settings import load_settings
 from simulator import DEFAULT_API_KEY, ManualClock, PlugsurfingSimulator
 
-
 SESSION_KEY_UID = "E0E03336"
 
 
