@@ -41,6 +41,8 @@ os.environ.update(
     POWERTOOLS_TRACE_DISABLED="true",
 )
 
+from backbone.keys.logic import new_key  # noqa: E402
+from backbone.keys.model import ChargingKey  # noqa: E402
 from backbone.observability import metrics  # noqa: E402
 from backbone.sessions.commands import CommandDependencies, request_stop, submit_start  # noqa: E402
 from backbone.sessions.errors import PartnerSessionGone, SessionFinished  # noqa: E402
@@ -127,6 +129,19 @@ class Result:
     transitions_by_execution: dict[str, int] = field(default_factory=dict)
 
 
+KEY_UID = "04523022AA4881"
+
+
+class StaticKeys:
+    """The charging-keys table as a session start reads it."""
+
+    def __init__(self, keys: dict[str, ChargingKey]) -> None:
+        self.keys = keys
+
+    def get(self, uid: str) -> ChargingKey | None:
+        return self.keys.get(uid.upper())
+
+
 class World:
     def __init__(self, scenario: Scenario) -> None:
         self.clock = ManualClock(T0)
@@ -144,7 +159,12 @@ class World:
         self.tasks = TaskDependencies(
             self.store, self.partner, RecordingEvents(), RecordingCdrs(), PollPolicy()
         )
-        self.commands = CommandDependencies(self.store, self.partner, self.executions, "emp")
+        # The key every start names: ours, and created at the simulator (which refuses unknown keys).
+        key = new_key(KEY_UID, "VN-BENCH-1", T0)
+        self.core.add_emp_key(keyIdentifier=key.key_identifier, visualNumber=key.visual_number)
+        self.commands = CommandDependencies(
+            self.store, self.partner, self.executions, "emp", keys=StaticKeys({key.uid: key})
+        )
 
     def record(self) -> SessionRecord:
         record = self.store.get(REQUEST_ID)
@@ -219,7 +239,7 @@ def run_state(state: dict[str, Any], data: dict[str, Any], world: World) -> tupl
 def run(variant: Variant, scenario: Scenario) -> Result:
     world = World(scenario)
     request = StartRequest.model_validate(
-        {"requestId": REQUEST_ID, "connectorId": "conn-1", "keyIdentifier": "0a1b"}
+        {"requestId": REQUEST_ID, "connectorId": "conn-1", "keyIdentifier": KEY_UID}
     )
     submit_start(request, world.commands, world.clock.now())
     stop_at = T0 + timedelta(seconds=scenario.stop_at)

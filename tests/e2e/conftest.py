@@ -168,3 +168,24 @@ def fixture_stack() -> Iterator[RunningStack]:
             yield running
         finally:
             stop_devstack(process)
+
+
+@pytest.fixture(scope="session")
+def drive_stack() -> Iterator[RunningStack]:
+    """The product in Drive mode (`PartnerMode=drive`) on its own local stack: remote starts for
+    users, session history. Waits sped up 10x so a session is followed in seconds."""
+    with tempfile.TemporaryDirectory(prefix="devstack-drive-") as workdir:
+        process, running = start_devstack(
+            REPO_ROOT / "template.yaml",
+            Path(workdir),
+            "--parameter",
+            "PartnerMode=drive",
+            "--wait-speedup",
+            "10",
+            "--stack-name",
+            "backbone-drive",
+        )
+        try:
+            yield running
+        finally:
+            stop_devstack(process)

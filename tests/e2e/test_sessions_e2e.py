@@ -8,6 +8,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -88,9 +89,30 @@ def find_cdr(stack: Any, session_id: str) -> dict[str, Any] | None:
     return None
 
 
-def test_start_watch_stop_and_find_the_cdr_of_a_remote_session(stack: Any, event_tap: str) -> None:
+def our_key_at_plugsurfing(stack: Any, tmp_path: Path) -> str:
+    """A charging key of ours, imported and enabled with the CLI; key sync creates it at the
+    simulator, which refuses a session start with a key it does not know. Its UID."""
+    uid = "04" + uuid.uuid4().hex[:12].upper()
+    keys_file = tmp_path / "session-key.csv"
+    keys_file.write_text(f"uid,visual_number\n{uid},VN-{uid}\n", encoding="utf-8")
+    stack.bbctl("keys", "import", str(keys_file))
+    stack.bbctl("keys", "enable", uid)
+    identifier = bytes.fromhex(uid)[::-1].hex()
+
+    def created() -> bool:
+        state = httpx.get(f"{stack.sim_url}/_sim/state", timeout=10).json()
+        return any(key["sentKeyIdentifier"] == identifier for key in state["empKeys"])
+
+    eventually(created, f"key {uid} created at the simulator")
+    return uid
+
+
+def test_start_watch_stop_and_find_the_cdr_of_a_remote_session(
+    stack: Any, event_tap: str, tmp_path: Path
+) -> None:
     request_id = f"e2e-{uuid.uuid4().hex[:12]}"
-    body = {"requestId": request_id, "connectorId": "e2e-connector-1", "keyIdentifier": "3633e0e0"}
+    uid = our_key_at_plugsurfing(stack, tmp_path)
+    body = {"requestId": request_id, "connectorId": "e2e-connector-1", "keyIdentifier": uid}
 
     unsigned = httpx.post(f"{stack.api_url}/internal/sessions", json=body, timeout=30)
     started = signed(stack, "POST", "/internal/sessions", body)

@@ -6,7 +6,7 @@ EMP orders (crawled from Plugsurfing, fulfilled from stock):
     python -m bbctl orders map-org ORG_ID FLEET_ID | unmap-org ORG_ID | orgs
 Drive orders (a key ordered for a user):
     python -m bbctl orders order-key USER_ID --address-line1 ... --taxation-country DE
-    python -m bbctl orders drive-list [--user USER_ID] | drive-show REQUEST_ID | track
+    python -m bbctl orders drive-list [--user USER_ID] [--state UNSETTLED] | drive-show REQUEST_ID | track
     python -m bbctl orders receipt USER_ID ORDER_ID
 """
 
@@ -253,12 +253,12 @@ def _drive_list(args: argparse.Namespace) -> int:
         for record in chosen:
             print(json.dumps(order_view(record)))
         return 0
-    print(f"{'REQUEST':<38} {'USER':<16} {'STATE':<9} {'ORDER':<12} {'ORDER STATE':<22} NOTE")
+    print(f"{'REQUEST':<38} {'USER':<16} {'STATE':<9} {'ORDER':<12} {'ORDER STATE':<36} {'SINCE':<24} NOTE")
     for r in chosen:
-        order_state = r.order_state.value if r.order_state else "-"
+        since = to_storage(r.order_state_since) if r.order_state_since else "-"
         print(
             f"{r.request_id:<38} {r.user_id:<16} {r.state.value:<9} {r.order_id or '-':<12} "
-            f"{order_state:<22} {r.last_error or ''}"
+            f"{r.order_state_label():<36} {since:<24} {r.last_error or ''}"
         )
     return 0
 

@@ -33,6 +33,7 @@ from simulator.oioi import RESULT_MESSAGES, error, result
 from simulator.partner_side import partner_side
 from simulator.requestlog import mask_headers
 from simulator.state import ApiError
+from simulator.variant_admin import variant_admin
 from simulator.web import answer, body_as, core, empty, query_datetime
 
 logger = logging.getLogger("simulator")
@@ -332,7 +333,7 @@ def create_app(sim: SimulatorCore) -> Flask:
     app.register_error_handler(ApiError, on_api_error)
     app.register_error_handler(ValidationError, on_validation_error)
     app.register_error_handler(HTTPException, on_http_error)
-    for blueprint in (drive, emp, oioi, admin):
+    for blueprint in (drive, emp, oioi, admin, variant_admin):
         app.register_blueprint(blueprint)
     app.register_blueprint(partner_side)  # /_sim/oioi/...: OIOI answer style, CPO-side sender
     return app

@@ -22,12 +22,13 @@ from simulator.models import (
 from simulator.oioi import OioiHandler
 from simulator.requestlog import RequestLog
 from simulator.state import SimState
+from simulator.variants import VariantControls
 
 DEFAULT_API_KEY = "sim-api-key"
 DEFAULT_OIOI_KEY = "sim-oioi-key"
 
 
-class SimulatorCore:
+class SimulatorCore(VariantControls):
     """Owns everything the routes need. All methods are thread-safe."""
 
     def __init__(

@@ -9,6 +9,7 @@ from typing import Any
 
 from simulator.formats import iso_millis, iso_seconds
 from simulator.sessions import Session
+from simulator.variantbook import VariantBook
 
 HISTORY_LIMIT = 200  # whitelist pushes can carry 100k UIDs each: keep memory bounded
 
@@ -137,3 +138,4 @@ class Store:
     oioi_sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     oioi_session_history: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=HISTORY_LIMIT))
     seq: int = 0
+    variants: VariantBook = field(default_factory=VariantBook)

@@ -34,6 +34,7 @@ from simulator.models import (
 )
 from simulator.records import DriveKey, DriveOrder, EmpKey, EmpOrder, Reservation, Store, User
 from simulator.sessions import Mode, Session
+from simulator.variantbook import FORBIDDEN_KEY_MESSAGE, UNKNOWN_CONNECTOR_MESSAGE, UNKNOWN_KEY_MESSAGE
 
 TEN_YEARS = timedelta(days=3652)
 DEFAULT_ADDRESS = {
@@ -194,6 +195,8 @@ class SimState:
             key = next((k for k in keys if identifier in (k.key_id, k.contract_id)), None)
             if key is None:
                 raise ApiError(404, "Charging key not found")
+            if self.store.variants.forbids(key.key_id, key.contract_id):
+                raise ApiError(403, FORBIDDEN_KEY_MESSAGE)
             if body.name is not None:
                 key.name = body.name
             if body.enabled is not None:
@@ -212,12 +215,16 @@ class SimState:
         """Place an order; one per user per throttle window (spec: 5 minutes), else 429."""
         with self.lock:
             self._user(user_id)
+            variants = self.store.variants
             now = self.now()
             window = timedelta(seconds=self.config.order_throttle_seconds)
             last = self.store.last_order_at.get(user_id)
             if last is not None and now < last + window:
                 wait = math.ceil((last + window - now).total_seconds())
-                raise ApiError(429, "Too many requests", {"Retry-After": str(max(wait, 1))})
+                retry_after = {"Retry-After": str(max(wait, 1))}
+                raise ApiError(
+                    429, "Too many requests", retry_after if variants.order_throttle_retry_after else {}
+                )
             order = DriveOrder(
                 id=self.ids.alnum(10),
                 user_id=user_id,
@@ -345,6 +352,8 @@ class SimState:
             key = self.store.emp_keys.get(key_identifier)
             if key is None:
                 raise ApiError(404, "Charging key not found")
+            if self.store.variants.forbids(key.sent_identifier):
+                raise ApiError(403, FORBIDDEN_KEY_MESSAGE)
             key.enabled = enabled
             return self._emp_wire(key)
 
@@ -464,9 +473,14 @@ class SimState:
         with self.lock:
             if user_id is not None:
                 self._user(user_id)
+            variants = self.store.variants
+            if mode == "drive" and connector_id in variants.unknown_connectors:
+                raise ApiError(400, UNKNOWN_CONNECTOR_MESSAGE)
             refused = False
             if key_identifier is not None:
-                key = self.store.emp_keys.get(key_identifier)
+                key = self.store.emp_keys.get(key_identifier.lower())
+                if key is None and variants.emp_unknown_keys == "refuse":
+                    raise ApiError(400, UNKNOWN_KEY_MESSAGE)
                 refused = key is not None and not key.enabled
             session = Session(
                 id=self.ids.alnum(11),
@@ -479,6 +493,9 @@ class SimState:
                 refused=refused,
             )
             self.store.sessions[session.id] = session
+            lost = variants.take_lost_answer(connector_id)
+            if lost is not None:  # started, but the caller never learns it
+                raise ApiError(lost, "Internal server error")
             return session.id
 
     def _session(self, session_id: str, user_id: str | None) -> Session:

@@ -48,8 +48,17 @@ def record_call(api: PartnerApi, record: CallRecord) -> None:
 
 
 def plugsurfing_call_hook() -> CallHook:
-    """`on_call` for `PlugsurfingClient` (one client serves both EMP and Drive paths)."""
-    return lambda record: record_call(plugsurfing_api_of(record.path), record)
+    """`on_call` for `PlugsurfingClient` (one client serves both EMP and Drive, each with its own
+    base URL; the HTTP client says which)."""
+    return lambda record: record_call(_api(record), record)
+
+
+def _api(record: CallRecord) -> PartnerApi:
+    if record.api == "emp":
+        return "emp"
+    if record.api == "drive":
+        return "drive"
+    return plugsurfing_api_of(record.path)
 
 
 def oioi_call_hook() -> CallHook:

@@ -76,6 +76,7 @@ def plugsurfing_client_from(settings: PlugsurfingApiSettings) -> PlugsurfingClie
     return PlugsurfingClient(
         str(settings.drive_api_base_url),
         partial(get_api_key, settings.plugsurfing_api_key_secret),
+        emp_base_url=settings.emp_base_url,
         on_call=plugsurfing_call_hook(),
     )
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 SettingsT = TypeVar("SettingsT", bound="BaseSettings")
 
@@ -29,7 +29,19 @@ class PlugsurfingApiSettings(BaseSettings):
     """Mixin for functions that call the Drive/EMP REST APIs."""
 
     drive_api_base_url: HttpUrl
+    emp_api_base_url: HttpUrl | None = None
+    """The EMP API's base, paths `/charging-keys`, `/orders`... below it. None (or empty): the
+    Drive base URL + `/emp/v1`, an assumption (`backbone.partners.plugsurfing.emp_base_under`)."""
     plugsurfing_api_key_secret: str = Field(min_length=1)
+
+    @field_validator("emp_api_base_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def emp_base_url(self) -> str | None:
+        return None if self.emp_api_base_url is None else str(self.emp_api_base_url).rstrip("/")
 
 
 class OioiClientSettings(BaseSettings):

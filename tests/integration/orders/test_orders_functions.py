@@ -304,7 +304,14 @@ def test_given_the_sample_events_when_handled_then_invalid_requests_are_rejected
     assert not_found is not None
     assert not_found.state is DriveRequestState.REJECTED
     assert (not_found.last_error or "").startswith("404")
-    assert tracked == {"users": 0, "changed": [], "closed": [], "missing": [], "failedUsers": []}
+    assert tracked == {
+        "users": 0,
+        "changed": [],
+        "closed": [],
+        "missing": [],
+        "unsettled": [],
+        "failedUsers": [],
+    }
     assert receipt["status"] == 404
 
 

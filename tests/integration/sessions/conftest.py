@@ -12,10 +12,15 @@ from aws_lambda_powertools.utilities import parameters
 from moto.core.config import default_user_config
 from sessionharness import T0, Harness, create_poller, patch_moto, tap_event_bus
 
+from backbone.keys.logic import new_key
+from backbone.keys.store import KeyStore
 from backbone.observability import metrics
+from backbone.oioi.identifiers import uid_to_key_identifier
 from backbone.sessions.wiring import command_dependencies, task_dependencies
 from backbone.settings import load_settings
 from simulator import DEFAULT_API_KEY, ManualClock, PlugsurfingSimulator
+
+SESSION_KEY_UID = "E0E03336"
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +39,11 @@ def poller(
     simulator.reset()
     clock = ManualClock(T0)
     simulator.clock = clock
+    # The key every start names: ours (UID E0E03336) and created at Plugsurfing (3633e0e0).
+    keys = KeyStore(aws.resource("dynamodb").Table(resources["ChargingKeysTable"]))
+    if keys.get(SESSION_KEY_UID) is None:
+        keys.put_new(new_key(SESSION_KEY_UID, "VN-SESSIONS-1", T0))
+    simulator.add_emp_key(keyIdentifier=uid_to_key_identifier(SESSION_KEY_UID), visualNumber="VN-SESSIONS-1")
     monkeypatch.setitem(default_user_config["stepfunctions"], "execute_state_machine", True)
     state_machine_arn = create_poller(aws)
     aws.client("secretsmanager").put_secret_value(
@@ -47,6 +57,7 @@ def poller(
         "SESSION_EVENT_BUS": resources["SessionEventBus"],
         "CDR_QUEUE_URL": resources["CdrQueue"],
         "SESSION_STATE_MACHINE_ARN": state_machine_arn,
+        "CHARGING_KEYS_TABLE": resources["ChargingKeysTable"],
     }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)

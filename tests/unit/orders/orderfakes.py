@@ -44,12 +44,21 @@ def metric_count(name: str) -> float:
 def sim_client(sim: PlugsurfingSimulator) -> PlugsurfingClient:
     """The real client, talking to the simulator's WSGI app in-process (unit tier: no sockets)."""
     client = PlugsurfingClient("http://sim/drive", DEFAULT_API_KEY, retry_policy=FAST_RETRIES)
-    client.http = PartnerHttpClient(
-        "http://sim/drive",
-        auth=ApiKeyAuth("x-api-key", DEFAULT_API_KEY),
-        retry_policy=FAST_RETRIES,
-        transport=httpx.WSGITransport(app=sim.app),
-    )
+    for name, base, api in (
+        ("http", "http://sim/drive", "drive"),
+        ("emp_http", "http://sim/drive/emp/v1", "emp"),
+    ):
+        setattr(
+            client,
+            name,
+            PartnerHttpClient(
+                base,
+                auth=ApiKeyAuth("x-api-key", DEFAULT_API_KEY),
+                retry_policy=FAST_RETRIES,
+                transport=httpx.WSGITransport(app=sim.app),
+                api=api,
+            ),
+        )
     return client
 
 
@@ -272,3 +281,6 @@ class MemoryStock:
 
     def of_order(self, order_id: str) -> list[ChargingKey]:
         return [k for k in self.items.values() if k.order_id == order_id]
+
+    def keys_of_order(self, order_id: str) -> list[ChargingKey]:
+        return sorted(self.of_order(order_id), key=lambda k: k.uid)

@@ -220,7 +220,7 @@ def test_given_plugsurfing_fails_the_assign_with_503_when_retried_then_it_checks
     assert sim.assign_count("o-1") == 1
 
 
-def test_given_an_order_plugsurfing_does_not_know_when_assigning_then_it_fails_with_the_reason(
+def test_given_an_order_plugsurfing_does_not_list_when_fulfilled_then_it_waits_without_claiming_stock(
     sim: PlugsurfingSimulator,
     client: PlugsurfingClient,
     orders: MemoryOrders,
@@ -232,10 +232,16 @@ def test_given_an_order_plugsurfing_does_not_know_when_assigning_then_it_fails_w
     )
     orders.put_new(order)
 
-    done = fulfil_until_done(orders, stock, client, clock, "ghost")
+    held = fulfil_until_done(orders, stock, client, clock, "ghost")
+    clock.advance(FulfilConfig().hold_max.total_seconds())
+    done = fulfil(orders, stock, client, clock, "ghost")
 
+    assert held.state is KeyOrderState.ON_HOLD
+    assert "not found at Plugsurfing" in (held.last_error or "")
+    assert stock.of_order("ghost") == []
+    assert sim.assign_count("ghost") == 0
     assert done.state is KeyOrderState.FAILED
-    assert "404" in (done.last_error or "")
+    assert "on hold for more than 7 day(s)" in (done.last_error or "")
     assert metric_count("OrdersFailed") == 1
 
 

@@ -7,6 +7,8 @@ from collections import deque
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from backbone.keys.model import ChargingKey
+from backbone.oioi.identifiers import normalise_uid, uid_to_key_identifier
 from backbone.sessions.commands import CommandDependencies, submit_start
 from backbone.sessions.memory import InMemorySessionStore, RecordingCdrs, RecordingEvents, RecordingExecutions
 from backbone.sessions.models import PartnerMode, SessionRecord, StartRequest
@@ -73,6 +75,20 @@ class ScriptedPartner:
         self.stops.append(str(record.session_id))
 
 
+class OurKeys:
+    """The charging-keys table as a session start reads it: one key, UID E0E03336 (its key
+    identifier, hex little-endian, is 3633e0e0: the spec's example)."""
+
+    def __init__(self, *uids: str) -> None:
+        self.keys = {
+            uid: ChargingKey(uid=uid, keyIdentifier=uid_to_key_identifier(uid), visualNumber=f"VN-{uid}")
+            for uid in uids or ("E0E03336",)
+        }
+
+    def get(self, uid: str) -> ChargingKey | None:
+        return self.keys.get(normalise_uid(uid))
+
+
 class World:
     """Store, partner, event and CDR recorders and the command/task dependencies over them."""
 
@@ -87,7 +103,8 @@ class World:
         self.policy = PollPolicy(**policy)
         self.mode = mode
         self.tasks = TaskDependencies(self.store, self.partner, self.events, self.cdrs, self.policy)
-        self.commands = CommandDependencies(self.store, self.partner, self.executions, mode)
+        self.keys = OurKeys()
+        self.commands = CommandDependencies(self.store, self.partner, self.executions, mode, self.keys)
 
     def request(self, request_id: str = "req-1", when: datetime = T0) -> SessionRecord:
         """A start request accepted by the internal API (record REQUESTED, execution started)."""

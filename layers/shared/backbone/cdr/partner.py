@@ -34,14 +34,15 @@ class PlugsurfingSessionSource:
         return [session for session in sessions if isinstance(session, dict)]
 
     def session(self, mode: PartnerMode, user_id: str | None, session_id: str) -> dict[str, Any]:
-        """Drive `GET /v1/users/{u}/sessions/{id}` or EMP `GET /emp/v1/sessions/{id}`."""
+        """Drive `GET /v1/users/{u}/sessions/{id}` or EMP `GET {emp base}/sessions/{id}`."""
         if mode == "drive":
             if not user_id:
                 raise ValueError(f"Drive session {session_id} has no user id")
+            http = self.client.http
             path = f"/v1/users/{_segment(user_id)}/sessions/{_segment(session_id)}"
         else:
-            path = f"/emp/v1/sessions/{_segment(session_id)}"
-        data = self.client.http.request("GET", path).data
+            http, path = self.client.emp_http, f"/sessions/{_segment(session_id)}"
+        data = http.request("GET", path).data
         if not isinstance(data, dict):
             raise ValueError(f"session {session_id}: expected a JSON object from the partner")
         return data

@@ -3,6 +3,7 @@
 Lifecycle (see docs/charging-keys.md for the diagram)::
 
     IN_STOCK --claim--> RESERVED --assign--> ASSIGNED --enable--> ACTIVE <--enable-- DISABLED
+       RESERVED --unclaim--> IN_STOCK (the order was called off before the key was handed over)
        any state but LOST --disable--> DISABLED;  any state --lost--> LOST (final)
 
 Every change sets `syncState` back to PENDING: the key-sync function sees the stream record and
@@ -38,6 +39,7 @@ UidOrder = Literal["big", "little"]
 _ANY_BUT_LOST = frozenset(KeyState) - {KeyState.LOST}
 ALLOWED_FROM: Mapping[str, frozenset[KeyState]] = {
     "claim": frozenset({KeyState.IN_STOCK}),
+    "unclaim": frozenset({KeyState.RESERVED}),
     "assign": frozenset({KeyState.IN_STOCK, KeyState.RESERVED, KeyState.ASSIGNED}),
     "enable": _ANY_BUT_LOST,
     "disable": _ANY_BUT_LOST,
@@ -102,6 +104,13 @@ def claim_for_order(key: ChargingKey, order_id: str, now: datetime) -> ChargingK
     """RESERVED for a key order (the store makes the IN_STOCK check atomic)."""
     _check(key, "claim")
     return _change(key, now, state=KeyState.RESERVED, order_id=order_id)
+
+
+def return_to_stock(key: ChargingKey, now: datetime) -> ChargingKey:
+    """IN_STOCK again: a key claimed for an order that will not be fulfilled. Only a RESERVED key
+    goes back; one already handed to an owner is known to Plugsurfing under it (disable it)."""
+    _check(key, "unclaim")
+    return _change(key, now, state=KeyState.IN_STOCK, order_id=None, owner_id=None, owner_type=None)
 
 
 def rename(key: ChargingKey, name: str, now: datetime) -> ChargingKey:

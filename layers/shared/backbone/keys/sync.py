@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
+from backbone.keys.identity import partner_key_identifier
 from backbone.keys.model import ChargingKey, KeyState, PartnerView, SyncState
 from backbone.observability import MetricUnit, logger, metrics
 from backbone.partners.errors import (
@@ -221,9 +222,10 @@ def _emp_create(
     key: ChargingKey, partner: PartnerView, client: PlugsurfingClient, page_size: int
 ) -> tuple[PartnerView, str | None]:
     fleet_id = key.owner_id if key.owner_type == "fleet" else None
+    identifier = partner_key_identifier(key)
     try:
         created = client.create_charging_key(
-            key.key_identifier,
+            identifier,
             key.visual_number,
             fleet_id=fleet_id,
             contract_id=key.contract_id,
@@ -233,18 +235,18 @@ def _emp_create(
         found = find_emp_key(client, key, fleet_id, page_size)
         if found is None:
             raise SyncRefused(
-                f"Plugsurfing says key {key.key_identifier} is already activated but does not list it",
+                f"Plugsurfing says key {identifier} is already activated but does not list it",
                 partner,
             ) from None
         if found.visual_number != key.visual_number:
             raise SyncRefused(
-                f"key identifier {key.key_identifier} is registered at Plugsurfing with visual number "
+                f"key identifier {identifier} is registered at Plugsurfing with visual number "
                 f"{found.visual_number!r}, not ours ({key.visual_number!r})",
                 partner,
             ) from None
         logger.info("key already at Plugsurfing; adopted", extra={"uid": key.uid})
-        return partner.model_copy(update={"key_id": key.key_identifier, "enabled": found.enabled}), None
-    return partner.model_copy(update={"key_id": key.key_identifier, "enabled": created.enabled}), (
+        return partner.model_copy(update={"key_id": identifier, "enabled": found.enabled}), None
+    return partner.model_copy(update={"key_id": identifier, "enabled": created.enabled}), (
         created.contract_id
     )
 
@@ -252,7 +254,8 @@ def _emp_create(
 def _emp_set_enabled(
     key: ChargingKey, partner: PartnerView, client: PlugsurfingClient, enabled: bool
 ) -> PartnerView:
-    identifier = partner.key_id or key.key_identifier
+    # The identifier the key was created with, as the spec addresses enable/disable.
+    identifier = partner.key_id or partner_key_identifier(key)
     try:
         if enabled:
             client.enable_charging_key(identifier)
@@ -270,7 +273,7 @@ def _emp_set_enabled(
 def _drive_reserve(key: ChargingKey, partner: PartnerView, client: PlugsurfingClient) -> PartnerView:
     try:
         client.reserve_charging_key(
-            key.key_identifier,
+            partner_key_identifier(key),
             key.visual_number,
             valid_from=key.valid_from,
             valid_to=key.valid_to,
@@ -278,7 +281,7 @@ def _drive_reserve(key: ChargingKey, partner: PartnerView, client: PlugsurfingCl
         )
     except Conflict as error:
         raise SyncRefused(
-            f"reservation of {key.key_identifier} / {key.visual_number!r} conflicts at Plugsurfing: "
+            f"reservation of {partner_key_identifier(key)} / {key.visual_number!r} conflicts at Plugsurfing: "
             f"{error.detail or error}",
             partner,
         ) from None
@@ -351,7 +354,7 @@ def same_emp_key(candidate: EmpChargingKey, key: ChargingKey) -> bool:
 
 def identifier_forms(key: ChargingKey) -> set[str]:
     """The key identifier as we send it (little-endian) and byte-reversed (the OIOI UID, lower)."""
-    return {key.key_identifier.lower(), key.uid.lower()}
+    return {partner_key_identifier(key), key.key_identifier.lower(), key.uid.lower()}
 
 
 def _find_user_key(client: PlugsurfingClient, user_id: str, key: ChargingKey) -> UserChargingKey | None:

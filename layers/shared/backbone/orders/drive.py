@@ -25,6 +25,7 @@ from backbone.observability import MetricUnit, bind_correlation, logger, metrics
 from backbone.orders.errors import LeaseLost, RetryLater
 from backbone.orders.models import (
     FINAL_ORDER_STATES,
+    NEEDS_ACTION_STATES,
     DriveOrderRecord,
     DriveOrderRequest,
     DriveRequestState,
@@ -35,7 +36,14 @@ if TYPE_CHECKING:
     from backbone.orders.store import DriveOrderRepository
     from backbone.partners.schemas import DriveKeyOrder, OrderAddress, OrderPlaced, Receipt
 
-DONE = frozenset({DriveRequestState.ORDERED, DriveRequestState.REJECTED, DriveRequestState.CLOSED})
+DONE = frozenset(
+    {
+        DriveRequestState.ORDERED,
+        DriveRequestState.REJECTED,
+        DriveRequestState.CLOSED,
+        DriveRequestState.UNSETTLED,
+    }
+)
 REJECTIONS: tuple[type[PartnerError], ...] = (BadRequest, NotFound)
 THROTTLE_MARGIN_SECONDS = 1.0  # come back just after the window, not on its edge
 
@@ -63,6 +71,14 @@ class DriveOrderConfig:
     """Wait after a 429 that carries no Retry-After: the partner's window."""
     lookup_skew: timedelta = timedelta(seconds=30)
     """Clock difference allowed when matching a partner order to our earlier call."""
+
+
+@dataclass(frozen=True)
+class TrackConfig:
+    settle_after: timedelta = timedelta(days=7)
+    """An order this long in a state that needs somebody (NEEDS_ACTION_STATES) stops being polled."""
+    track_max: timedelta = timedelta(days=60)
+    """Any order not final this long after it was placed stops being polled."""
 
 
 def parse_request(body: str) -> DriveOrderRequest:
@@ -147,7 +163,7 @@ class _Placing:
             placed = self._find_placed()
             if placed is not None:
                 logger.info("order found at Plugsurfing; not ordering again", extra={"order_id": placed.id})
-                self._ordered(placed.id, placed.state, placed.has_receipt)
+                self._ordered(placed.id, placed.state, placed.raw_state, placed.has_receipt)
                 return
         self._save(state=DriveRequestState.ORDERING, requested_at=self.clock(), attempts=record.attempts + 1)
         try:
@@ -166,7 +182,7 @@ class _Placing:
             self._save(last_error=f"order call failed: {error}")
             raise RetryLater(f"order call failed: {error}", error.retry_after) from error
         else:
-            self._ordered(placed_now.id, placed_now.state, None)
+            self._ordered(placed_now.id, placed_now.state, placed_now.raw_state, None)
 
     def _throttled(self, throttled: TooManyRequests) -> None:
         wait = throttled.retry_after if throttled.retry_after else self.config.throttle.total_seconds()
@@ -198,15 +214,18 @@ class _Placing:
         ]
         return min(candidates, key=lambda order: (order.created, order.id), default=None)
 
-    def _ordered(self, order_id: str, state: Any, has_receipt: bool | None) -> None:
+    def _ordered(self, order_id: str, state: Any, raw_state: str | None, has_receipt: bool | None) -> None:
         metrics.add_metric(name="DriveOrdersPlaced", unit=MetricUnit.Count, value=1)
-        logger.info("drive key order placed", extra={"order_id": order_id, "order_state": state})
+        logger.info("drive key order placed", extra={"order_id": order_id, "order_state": raw_state or state})
+        now = self.clock()
         self._save(
             state=DriveRequestState.ORDERED,
             order_id=order_id,
             order_state=state,
+            order_state_raw=raw_state,
+            order_state_since=now,
             has_receipt=has_receipt,
-            ordered_at=self.clock(),
+            ordered_at=now,
             last_error=None,
         )
 
@@ -224,6 +243,7 @@ class TrackReport:
     changed: list[str] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    unsettled: list[str] = field(default_factory=list)
     failed_users: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
@@ -232,19 +252,26 @@ class TrackReport:
             "changed": self.changed,
             "closed": self.closed,
             "missing": self.missing,
+            "unsettled": self.unsettled,
             "failedUsers": self.failed_users,
         }
 
 
 def track_drive_orders(
-    records: DriveOrderRepository, partner: DriveOrdering, clock: Callable[[], datetime]
+    records: DriveOrderRepository,
+    partner: DriveOrdering,
+    clock: Callable[[], datetime],
+    config: TrackConfig = TrackConfig(),
 ) -> TrackReport:
-    """Poll each user with an open order once; record state changes (unknown states: UNKNOWN).
-    An order in a final state (filled, cancelled, refunded) is CLOSED and no longer polled."""
+    """Poll each user with an open order once; record state changes (unknown states: UNKNOWN,
+    with the partner's own value kept). An order in a final state (filled, cancelled, refunded)
+    is CLOSED; one that does not settle within the bounds of `config` is UNSETTLED (alarm). Both
+    are no longer polled."""
     by_user: dict[str, list[DriveOrderRecord]] = defaultdict(list)
     for record in records.by_state(DriveRequestState.ORDERED):
         by_user[record.user_id].append(record)
     report = TrackReport(users=len(by_user))
+    now = clock()
     for user_id, open_records in sorted(by_user.items()):
         try:
             orders = {order.id: order for order in partner.list_charging_key_orders(user_id)}
@@ -253,9 +280,11 @@ def track_drive_orders(
             report.failed_users.append(user_id)
             continue
         for record in open_records:
-            _track(record, orders.get(record.order_id or ""), records, clock, report)
+            _track(record, orders.get(record.order_id or ""), records, now=now, report=report, config=config)
     if report.changed:
         metrics.add_metric(name="DriveOrderStateChanges", unit=MetricUnit.Count, value=len(report.changed))
+    if report.unsettled:
+        metrics.add_metric(name="DriveOrdersUnsettled", unit=MetricUnit.Count, value=len(report.unsettled))
     return report
 
 
@@ -263,34 +292,85 @@ def _track(
     record: DriveOrderRecord,
     order: DriveKeyOrder | None,
     records: DriveOrderRepository,
-    clock: Callable[[], datetime],
+    *,
+    now: datetime,
     report: TrackReport,
+    config: TrackConfig,
 ) -> None:
+    updated = record if order is None else _observed(record, order, now)
     if order is None:
         report.missing.append(record.request_id)
+    unsettled = _unsettled(updated, missing=order is None, now=now, config=config)
+    if unsettled is not None:
+        updated = updated.model_copy(update={"state": DriveRequestState.UNSETTLED, "last_error": unsettled})
+    if updated is record:
         return
-    if order.state == record.order_state and order.has_receipt == record.has_receipt:
-        return
-    final = order.state in FINAL_ORDER_STATES
-    updated = record.model_copy(
-        update={
-            "order_state": order.state,
-            "has_receipt": order.has_receipt,
-            "state": DriveRequestState.CLOSED if final else DriveRequestState.ORDERED,
-            "updated_at": clock(),
-        }
-    )
     try:
-        records.save(updated)
+        records.save(updated.model_copy(update={"updated_at": now}))
     except LeaseLost:
         return  # changed meanwhile: the next poll sees it again
-    report.changed.append(record.request_id)
-    if final:
+    if updated.order_state_raw != record.order_state_raw or updated.has_receipt != record.has_receipt:
+        report.changed.append(record.request_id)
+        logger.info(
+            "drive order state changed",
+            extra={
+                "request_id": record.request_id,
+                "from": record.order_state_raw,
+                "to": updated.order_state_raw,
+            },
+        )
+    if updated.state is DriveRequestState.CLOSED:
         report.closed.append(record.request_id)
-    logger.info(
-        "drive order state changed",
-        extra={"request_id": record.request_id, "from": record.order_state, "to": order.state},
+    if unsettled is not None:
+        report.unsettled.append(record.request_id)
+        logger.error(
+            "drive order does not settle; tracking stopped",
+            extra={"request_id": record.request_id, "reason": unsettled},
+        )
+
+
+def _observed(record: DriveOrderRecord, order: DriveKeyOrder, now: datetime) -> DriveOrderRecord:
+    """The record after seeing `order` (the same object when nothing changed)."""
+    raw = order.raw_state or order.state.value
+    if (
+        raw == record.order_state_raw
+        and order.state == record.order_state
+        and order.has_receipt == record.has_receipt
+    ):
+        return record
+    moved = raw != record.order_state_raw or order.state != record.order_state
+    return record.model_copy(
+        update={
+            "order_state": order.state,
+            "order_state_raw": raw,
+            "order_state_since": now if moved else record.order_state_since,
+            "has_receipt": order.has_receipt,
+            "state": DriveRequestState.CLOSED
+            if order.state in FINAL_ORDER_STATES
+            else DriveRequestState.ORDERED,
+        }
     )
+
+
+def _unsettled(record: DriveOrderRecord, *, missing: bool, now: datetime, config: TrackConfig) -> str | None:
+    """Why tracking of an open order stops now, or None while it goes on."""
+    if record.state is not DriveRequestState.ORDERED:
+        return None
+    placed = record.ordered_at or record.created_at
+    since = record.order_state_since or placed
+    label = record.order_state_label()
+    if not missing and record.order_state in NEEDS_ACTION_STATES and now - since >= config.settle_after:
+        return (
+            f"{label} for more than {_days(config.settle_after)} day(s): tracking stopped, somebody must look"
+        )
+    if now - placed >= config.track_max:
+        where = "not listed by Plugsurfing" if missing else f"still {label}"
+        return f"{where} {_days(config.track_max)} day(s) after it was placed: tracking stopped"
+    return None
+
+
+def _days(span: timedelta) -> str:
+    return f"{span.total_seconds() / 86_400:g}"
 
 
 def receipt_url(partner: DriveOrdering, user_id: str, order_id: str) -> str:

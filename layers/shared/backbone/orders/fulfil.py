@@ -4,8 +4,14 @@
     created at Plugsurfing by key sync)─> KEYS_CREATED ─(assign requested)─> ASSIGNING
     ─(POST /emp/v1/order/{id}/assign)─> ASSIGNED
 
-Waiting states: UNMAPPED (no fleet for the organisation), BACKORDERED (not enough stock); the
-crawler re-enqueues them every run. Final: ASSIGNED, SKIPPED, FAILED.
+Waiting states: UNMAPPED (no fleet for the organisation), BACKORDERED (not enough stock), ON_HOLD
+(its status at Plugsurfing does not allow fulfilment yet); the crawler re-enqueues them every run.
+Final: ASSIGNED, SKIPPED, FAILED.
+
+The order's status at Plugsurfing is read again before keys are claimed and again before the
+assign (`backbone.orders.statuses` decides fulfil / wait / skip): an order cancelled meanwhile is
+SKIPPED and the keys it claimed are released (RESERVED ones back to stock, ones already handed to
+the fleet disabled, which key sync carries to Plugsurfing). A hold lasts at most `hold_max`.
 
 Exactly once:
 - one processor per order at a time (the order's lease), every write conditional on it;
@@ -31,14 +37,24 @@ from backbone.keys.errors import OutOfStock
 from backbone.keys.model import ChargingKey, KeyState, SyncState
 from backbone.observability import MetricUnit, bind_correlation, logger, metrics
 from backbone.orders.errors import NotFulfillable, RetryLater
-from backbone.orders.models import FINISHED, PARTNER_ASSIGNED, WAITING, KeyOrder, KeyOrderState, KeyToShip
+from backbone.orders.models import (
+    FINISHED,
+    PARTNER_ASSIGNED,
+    WAITING,
+    KeyOrder,
+    KeyOrderState,
+    KeyToShip,
+    hold_reason,
+)
+from backbone.orders.statuses import Handling, handling_of, is_known, normalised
 from backbone.partners.errors import BadRequest, Conflict, NotFound, PartnerError
-from backbone.partners.pagination import iter_pages
+from backbone.partners.pagination import Page, iter_pages
 
 if TYPE_CHECKING:
     from backbone.keys.store import KeyRepository
     from backbone.orders.crawl import OrderFeed
     from backbone.orders.store import OrderRepository
+    from backbone.partners.schemas import EmpOrder
 
 REFUSALS: tuple[type[PartnerError], ...] = (BadRequest, NotFound, Conflict)
 """Answers to assign that a retry cannot change: the order goes to FAILED."""
@@ -49,6 +65,7 @@ class KeyStock(Protocol):
 
     def claim_in_stock(self, count: int, order_id: str, now: datetime | None = None) -> list[ChargingKey]: ...
     def get(self, uid: str) -> ChargingKey | None: ...
+    def keys_of_order(self, order_id: str) -> list[ChargingKey]: ...
 
 
 class Keys(KeyStock, Protocol):
@@ -59,8 +76,10 @@ class Keys(KeyStock, Protocol):
 @dataclass(frozen=True)
 class FulfilConfig:
     lease: timedelta = timedelta(seconds=120)
-    assign_lookup_window: timedelta = timedelta(minutes=1)
-    """When checking whether Plugsurfing already assigned an order: its `created` +/- this."""
+    lookup_window: timedelta = timedelta(minutes=1)
+    """Reading an order at Plugsurfing (the EMP API has no order by id): its `created` +/- this."""
+    hold_max: timedelta = timedelta(days=7)
+    """How long an order may wait ON_HOLD for a status that allows fulfilment; then FAILED."""
 
 
 def fulfil_order(
@@ -112,6 +131,19 @@ def hand_over(key: ChargingKey, order_id: str, fleet_id: str, now: datetime) -> 
     )
 
 
+def release(key: ChargingKey, order_id: str, now: datetime) -> ChargingKey:
+    """A key the order claimed, let go: RESERVED back to stock; handed to the fleet already (and
+    so maybe created at Plugsurfing, where a key cannot change fleet) disabled. Keys of other
+    orders, and disabled or lost ones, are left as they are."""
+    if key.order_id != order_id:
+        return key
+    if key.state is KeyState.RESERVED:
+        return key_logic.return_to_stock(key, now)
+    if key.state in (KeyState.ASSIGNED, KeyState.ACTIVE):
+        return key_logic.disable(key, now)
+    return key
+
+
 class _Fulfilment:
     def __init__(
         self,
@@ -131,6 +163,7 @@ class _Fulfilment:
             KeyOrderState.RECEIVED: self._claim,
             KeyOrderState.UNMAPPED: self._claim,
             KeyOrderState.BACKORDERED: self._claim,
+            KeyOrderState.ON_HOLD: self._claim,
             KeyOrderState.KEYS_CLAIMED: self._create,
             KeyOrderState.KEYS_CREATED: self._request_assign,
             KeyOrderState.ASSIGNING: self._resume_assign,
@@ -147,6 +180,8 @@ class _Fulfilment:
     # --- steps -----------------------------------------------------------------------------------
 
     def _claim(self) -> None:
+        if not self._status_allows():
+            return
         order = self.order
         fleet_id = self.orders.fleet_for(order.organization_id)
         if fleet_id is None:
@@ -209,16 +244,20 @@ class _Fulfilment:
         self._save(state=KeyOrderState.KEYS_CREATED, last_error=None)
 
     def _request_assign(self) -> None:
+        if not self._status_allows():
+            return
         # Recorded before the call: whoever finds ASSIGNING asks Plugsurfing before calling again.
         self._save(state=KeyOrderState.ASSIGNING, assign_requested_at=self.clock())
         self._assign()
 
     def _resume_assign(self) -> None:
-        if self._assigned_at_partner():
+        partner = self._partner_order()
+        if partner is not None and normalised(partner.status) == PARTNER_ASSIGNED:
             logger.info("order already ORDER_ASSIGNED at Plugsurfing; not assigning again")
             self._assigned(PARTNER_ASSIGNED)
             return
-        self._assign()
+        if self._status_allows(partner):
+            self._assign()
 
     def _assign(self) -> None:
         try:
@@ -232,21 +271,113 @@ class _Fulfilment:
             raise RetryLater(f"assign failed: {error}", error.retry_after) from error
         self._assigned(answer.status or PARTNER_ASSIGNED)
 
-    # --- helpers ---------------------------------------------------------------------------------
+    # --- the order's status at Plugsurfing -------------------------------------------------------
 
-    def _assigned_at_partner(self) -> bool:
+    def _status_allows(self, partner: EmpOrder | None = None) -> bool:
+        """Read the order at Plugsurfing (unless given) and act on its status: True to go on;
+        otherwise the order is now ON_HOLD, SKIPPED (keys released) or FAILED (held too long)."""
+        partner = partner if partner is not None else self._partner_order()
+        status = partner.status if partner is not None else None
+        handling = handling_of(status) if partner is not None else Handling.WAIT
+        now = self.clock()
+        if handling is Handling.FULFIL:
+            if self.order.hold_since is not None or self.order.partner_status != status:
+                self._save(partner_status=status, hold_since=None, status_checked_at=now)
+            return True
+        if handling is Handling.SKIP:
+            self._skip(status)
+            return False
+        if partner is not None and not is_known(status):
+            metrics.add_metric(name="OrdersUnknownStatus", unit=MetricUnit.Count, value=1)
+            logger.warning("order status not in the status table", extra={"partner_status": status})
+        reason = hold_reason(status) if partner is not None else _NOT_FOUND
+        self._hold(status if partner is not None else self.order.partner_status, reason)
+        return False
+
+    def _partner_order(self) -> EmpOrder | None:
+        """The order as Plugsurfing lists it now (by its `created` time: there is no order by
+        id), or None if it is not there. Plugsurfing unavailable: `RetryLater`."""
         order = self.order
-        window = self.config.assign_lookup_window
+        window = self.config.lookup_window
 
-        def fetch(cursor: str | None) -> Any:
+        def fetch(cursor: str | None) -> Page[EmpOrder]:
             return self.feed.list_orders(
-                from_date=order.created_at - window,
-                to_date=order.created_at + window,
-                status=PARTNER_ASSIGNED,
-                cursor=cursor,
+                from_date=order.created_at - window, to_date=order.created_at + window, cursor=cursor
             )
 
-        return any(candidate.id == order.order_id for page in iter_pages(fetch) for candidate in page.items)
+        try:
+            for page in iter_pages(fetch):
+                for candidate in page.items:
+                    if candidate.id == order.order_id:
+                        return candidate
+        except PartnerError as error:
+            raise RetryLater(f"cannot read the order at Plugsurfing: {error}", error.retry_after) from error
+        return None
+
+    def _hold(self, status: str | None, reason: str) -> None:
+        order, now = self.order, self.clock()
+        since = order.hold_since or now
+        if now - since >= self.config.hold_max:
+            released = self._release_keys()
+            days = self.config.hold_max.total_seconds() / 86_400
+            self._fail(f"on hold for more than {days:g} day(s) ({reason}); {released}")
+            return
+        metrics.add_metric(name="OrdersOnHold", unit=MetricUnit.Count, value=1)
+        if order.state is not KeyOrderState.ON_HOLD:
+            logger.info("order on hold", extra={"partner_status": status, "from": order.state})
+        self._save(
+            state=KeyOrderState.ON_HOLD,
+            partner_status=status,
+            hold_since=since,
+            status_checked_at=now,
+            last_error=reason,
+        )
+
+    def _skip(self, status: str | None) -> None:
+        released = self._release_keys()
+        metrics.add_metric(name="OrdersSkipped", unit=MetricUnit.Count, value=1)
+        logger.warning("order not fulfilled: its status says skip", extra={"partner_status": status})
+        self._save(
+            state=KeyOrderState.SKIPPED,
+            partner_status=status,
+            hold_since=None,
+            status_checked_at=self.clock(),
+            last_error=f"{normalised(status)} at Plugsurfing: not fulfilled; {released}",
+        )
+
+    def _release_keys(self) -> str:
+        """Let go of every key the order claimed; says what happened to them."""
+        order_id, now = self.order.order_id, self.clock()
+        returned: list[str] = []
+        disabled: list[str] = []
+        for key in self.keys.keys_of_order(order_id):
+            before = key.state
+            try:
+                after = key_logic.change_key(
+                    self._key_repository(), key.uid, partial(release, order_id=order_id, now=now)
+                )
+            except DomainError as refused:
+                logger.error(
+                    "claimed key could not be released", extra={"uid": key.uid, "reason": refused.detail}
+                )
+                continue
+            if after.state is KeyState.IN_STOCK and before is not KeyState.IN_STOCK:
+                returned.append(key.uid)
+            elif after.state is KeyState.DISABLED and before is not KeyState.DISABLED:
+                disabled.append(key.uid)
+        if returned or disabled:
+            logger.info("claimed keys released", extra={"returned": returned, "disabled": disabled})
+        parts = []
+        if returned:
+            parts.append(f"{len(returned)} claimed key(s) back in stock")
+        if disabled:
+            handed = ", ".join(disabled)
+            parts.append(
+                f"{len(disabled)} key(s) already handed to the fleet disabled, not restocked: {handed}"
+            )
+        return "; ".join(parts) if parts else "no keys were claimed"
+
+    # --- helpers ---------------------------------------------------------------------------------
 
     def _assigned(self, partner_status: str) -> None:
         metrics.add_metric(name="OrdersAssigned", unit=MetricUnit.Count, value=1)
@@ -269,6 +400,9 @@ class _Fulfilment:
     def _key_repository(self) -> KeyRepository:
         # change_key only finds and saves: the part of KeyRepository that `Keys` declares.
         return cast("KeyRepository", self.keys)
+
+
+_NOT_FOUND = "not found at Plugsurfing when its status was read again: waiting"
 
 
 def _shipping(keys: list[ChargingKey]) -> list[KeyToShip]:

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 from pydantic.alias_generators import to_camel
 
+from backbone.orders.statuses import Handling, handling_of, is_known, normalised
 from backbone.partners.schemas import EmpOrder, OrderState
 from backbone.timeutil import to_storage, to_utc
 
@@ -73,16 +74,30 @@ class KeyOrderState(StrEnum):
     ASSIGNING = "ASSIGNING"
     """The assign call was requested: a resumed attempt asks Plugsurfing before calling again."""
     ASSIGNED = "ASSIGNED"
+    ON_HOLD = "ON_HOLD"
+    """Its status at Plugsurfing does not allow fulfilment yet (not paid, or a status we do not
+    know): looked at again by every crawl, for at most the hold bound (backbone.orders.statuses)."""
     SKIPPED = "SKIPPED"
-    """Already ORDER_ASSIGNED at Plugsurfing when we first saw it: not ours to fulfil."""
+    """Plugsurfing's status says not to fulfil it (cancelled, refunded, assigned by someone
+    else...): final; keys it had claimed were released."""
     FAILED = "FAILED"
 
 
 FINISHED = frozenset({KeyOrderState.ASSIGNED, KeyOrderState.SKIPPED, KeyOrderState.FAILED})
-WAITING = frozenset({KeyOrderState.UNMAPPED, KeyOrderState.BACKORDERED})
-"""Orders that wait for the operator (mapping) or for stock: re-enqueued by every crawl."""
+WAITING = frozenset({KeyOrderState.UNMAPPED, KeyOrderState.BACKORDERED, KeyOrderState.ON_HOLD})
+"""Orders that wait for the operator (mapping), for stock or for their status at Plugsurfing:
+re-enqueued by every crawl."""
 IN_PROGRESS = frozenset(KeyOrderState) - FINISHED - WAITING
 PARTNER_ASSIGNED = "ORDER_ASSIGNED"
+
+
+def hold_reason(status: str | None) -> str:
+    """Why an order waits, for `lastError` and `bbctl orders list`."""
+    if normalised(status) is None:
+        return "Plugsurfing sent no status: waiting for one that allows fulfilment"
+    if not is_known(status):
+        return f"status {status} is not in the status table (docs/key-orders.md): waiting, not fulfilled"
+    return f"status {normalised(status)} at Plugsurfing does not allow fulfilment yet: waiting"
 
 
 class KeyToShip(Record):
@@ -112,11 +127,22 @@ class KeyOrder(Leased):
     last_error: str | None = None
     assign_requested_at: StoredTime | None = None
     assigned_at: StoredTime | None = None
+    hold_since: StoredTime | None = None
+    """When the order went ON_HOLD (its status did not allow fulfilment); None when not held."""
+    status_checked_at: StoredTime | None = None
+    """When Plugsurfing's status of the order was last read (before claiming, before assigning)."""
 
     @classmethod
     def from_partner(cls, order: EmpOrder, now: datetime) -> KeyOrder:
-        """A new record for an order seen for the first time."""
-        already = (order.status or "").upper() == PARTNER_ASSIGNED
+        """A new record for an order seen for the first time: RECEIVED if its status allows
+        fulfilment, ON_HOLD if it must wait, SKIPPED if it must not be fulfilled."""
+        handling = handling_of(order.status)
+        state, note = KeyOrderState.RECEIVED, None
+        if handling is Handling.SKIP:
+            state = KeyOrderState.SKIPPED
+            note = f"already {normalised(order.status)} at Plugsurfing when first seen: not fulfilled"
+        elif handling is Handling.WAIT:
+            state, note = KeyOrderState.ON_HOLD, hold_reason(order.status)
         address = order.address.model_dump(exclude_none=True) if order.address else {}
         return cls(
             order_id=order.id,
@@ -128,8 +154,10 @@ class KeyOrder(Leased):
             created_at=order.created or now,
             received_at=now,
             updated_at=now,
-            state=KeyOrderState.SKIPPED if already else KeyOrderState.RECEIVED,
-            last_error="already ORDER_ASSIGNED at Plugsurfing when first seen" if already else None,
+            state=state,
+            last_error=note,
+            hold_since=now if state is KeyOrderState.ON_HOLD else None,
+            status_checked_at=now,
         )
 
     def to_item(self) -> dict[str, Any]:
@@ -221,12 +249,19 @@ class DriveRequestState(StrEnum):
     """Plugsurfing refused for good (400 invalid, 404 user not found): `lastError` says why."""
     CLOSED = "CLOSED"
     """The order reached a final state at Plugsurfing: tracking stopped."""
+    UNSETTLED = "UNSETTLED"
+    """Tracking stopped without a final state (stuck in a state that needs somebody, or not final
+    long after it was placed): alarm, `lastError` says why."""
 
 
 FINAL_ORDER_STATES = frozenset(
     {OrderState.ORDER_FILLED, OrderState.ORDER_CANCELLED, OrderState.ORDER_REFUNDED}
 )
 """Partner states after which an order no longer changes: its tracking stops (CLOSED)."""
+NEEDS_ACTION_STATES = frozenset(
+    {OrderState.UNKNOWN, OrderState.ORDER_PAYMENT_FAILED, OrderState.ORDER_REFUND_FAILED}
+)
+"""Partner states that do not move on by themselves: tracked for a bounded time only."""
 
 
 class DriveOrderRecord(Leased):
@@ -240,6 +275,11 @@ class DriveOrderRecord(Leased):
     state: DriveRequestState = DriveRequestState.PENDING
     order_id: str | None = None
     order_state: OrderState | None = None
+    order_state_raw: str | None = None
+    """The state as Plugsurfing sent it (`order_state` maps values the spec does not list to
+    UNKNOWN, as it asks; this keeps e.g. ORDER_FREE_OF_CHARGE)."""
+    order_state_since: StoredTime | None = None
+    """When the current `order_state_raw` was first seen."""
     has_receipt: bool | None = None
     attempts: int = 0
     throttled: int = 0
@@ -248,6 +288,15 @@ class DriveOrderRecord(Leased):
     ordered_at: StoredTime | None = None
     created_at: StoredTime
     updated_at: StoredTime
+
+    def order_state_label(self) -> str:
+        """The state for people: `UNKNOWN (ORDER_FREE_OF_CHARGE)` rather than a bare UNKNOWN."""
+        if self.order_state is None:
+            return "-"
+        raw = self.order_state_raw
+        if raw and raw != self.order_state.value:
+            return f"{self.order_state.value} ({raw})"
+        return self.order_state.value
 
     @classmethod
     def from_request(cls, request: DriveOrderRequest, now: datetime) -> DriveOrderRecord:

@@ -16,6 +16,7 @@ from backbone.observability import logger
 from backbone.orders.crawl import CrawlConfig, crawl_orders
 from backbone.orders.drive import (
     DriveOrderConfig,
+    TrackConfig,
     parse_request,
     place_drive_order,
     receipt_url,
@@ -91,7 +92,10 @@ def fulfil_from_queue(
                 feed=plugsurfing_client_from(settings),
                 clock=utc_now,
                 owner=lease_owner(label),
-                config=FulfilConfig(lease=timedelta(seconds=settings.order_lease_seconds)),
+                config=FulfilConfig(
+                    lease=timedelta(seconds=settings.order_lease_seconds),
+                    hold_max=timedelta(seconds=settings.order_hold_max_seconds),
+                ),
             )
     except OrderNotFound:
         # Only the crawler enqueues, after storing: retrying cannot make the order appear.
@@ -127,7 +131,13 @@ def place_from_queue(
 def track(settings: DriveOrderSettings) -> dict[str, Any]:
     """Scheduled: poll Plugsurfing for the state of every open Drive order."""
     report = track_drive_orders(
-        drive_order_store(settings.drive_orders_table), plugsurfing_client_from(settings), utc_now
+        drive_order_store(settings.drive_orders_table),
+        plugsurfing_client_from(settings),
+        utc_now,
+        TrackConfig(
+            settle_after=timedelta(seconds=settings.drive_order_settle_seconds),
+            track_max=timedelta(seconds=settings.drive_order_track_max_seconds),
+        ),
     )
     return report.summary()
 

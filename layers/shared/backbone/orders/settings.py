@@ -50,6 +50,8 @@ class OrderFulfilSettings(QueueRetrySettings):
     order_queue_url: str = Field(min_length=1)
     order_lease_seconds: int = Field(default=120, ge=1)
     """Longer than the function timeout: one processor per order at a time."""
+    order_hold_max_seconds: int = Field(default=604_800, ge=60)
+    """How long an order may wait ON_HOLD for a status that allows fulfilment (then FAILED)."""
 
 
 class DriveOrderSettings(QueueRetrySettings):
@@ -60,3 +62,7 @@ class DriveOrderSettings(QueueRetrySettings):
     drive_order_throttle_seconds: int = Field(default=300, ge=1)
     """Plugsurfing's window of one order per user; the delay after a 429 without Retry-After."""
     drive_order_lease_seconds: int = Field(default=60, ge=1)
+    drive_order_settle_seconds: int = Field(default=604_800, ge=60)
+    """An order this long in UNKNOWN, ORDER_PAYMENT_FAILED or ORDER_REFUND_FAILED: UNSETTLED."""
+    drive_order_track_max_seconds: int = Field(default=5_184_000, ge=60)
+    """Any order not final this long after it was placed: UNSETTLED."""

@@ -65,6 +65,8 @@ class CallRecord:
     attempts: int
     duration: float
     ok: bool
+    api: str = ""
+    """The API family of the client that made the call (e.g. "emp", "drive"), if it says."""
 
 
 CallHook = Callable[[CallRecord], None]
@@ -85,7 +87,9 @@ class PartnerHttpClient:
         check_oioi_result: bool = False,
         on_call: CallHook | None = None,
         transport: httpx.BaseTransport | None = None,
+        api: str = "",
     ) -> None:
+        self.api = api
         self._client = httpx.Client(
             base_url=base_url,
             auth=auth,
@@ -140,10 +144,12 @@ class PartnerHttpClient:
         try:
             done = policy.run(attempt, idempotent=idempotent)
         except PartnerError as error:
-            self._finish(CallRecord(method, path, error.status, error.attempts, error.duration, ok=False))
+            self._finish(
+                CallRecord(method, path, error.status, error.attempts, error.duration, ok=False, api=self.api)
+            )
             raise
         status = done.value.status_code
-        self._finish(CallRecord(method, path, status, done.attempts, done.duration, ok=True))
+        self._finish(CallRecord(method, path, status, done.attempts, done.duration, ok=True, api=self.api))
         return PartnerResponse(status, parsed_body(done.value), done.attempts, done.duration)
 
     def close(self) -> None:

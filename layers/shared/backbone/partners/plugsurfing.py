@@ -1,5 +1,8 @@
-"""`PlugsurfingClient`: the Drive (`/v1/...`) and EMP (`/emp/v1/...`) REST APIs, which share one
-base URL (e.g. `https://drive-api-stage.plugsurfing.com/drive`) and the `x-api-key` header.
+"""`PlugsurfingClient`: the Drive (`/v1/...`) and EMP REST APIs, sharing the `x-api-key` header.
+
+The Drive base URL is documented (e.g. `https://drive-api-stage.plugsurfing.com/drive`); the EMP
+document only gives paths (`/emp/v1/...`). So the EMP base URL is its own argument, by default
+the Drive base + `/emp/v1` (`emp_base_under`).
 
 Retries follow the shared policy. POSTs with a side effect (remote start, key create, reservation,
 activation, order, assign, user create) are never blindly resent; stopping a session (harmless
@@ -41,6 +44,15 @@ from backbone.partners.schemas import (
 )
 
 KEYS_PAGE_SIZE_MIN, KEYS_PAGE_SIZE_MAX = 10, 500
+EMP_PATH_UNDER_DRIVE = "/emp/v1"
+
+
+def emp_base_under(drive_base_url: str) -> str:
+    """The EMP base URL assumed when none is configured: the Drive base + `/emp/v1`. The EMP
+    document gives paths (`/emp/v1/...`) but no host, the Drive document the host (`.../drive`);
+    this joins them. An assumption, hence its own setting (template parameter `EmpApiBaseUrl`)."""
+    return drive_base_url.rstrip("/") + EMP_PATH_UNDER_DRIVE
+
 
 _KEYS = TypeAdapter(list[EmpChargingKey])
 _ORDERS = TypeAdapter(list[EmpOrder])
@@ -57,19 +69,23 @@ class PlugsurfingClient:
         base_url: str,
         api_key: ApiKey,
         *,
+        emp_base_url: str | None = None,
         retry_policy: RetryPolicy | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
         on_call: CallHook | None = None,
     ) -> None:
-        self.http = PartnerHttpClient(
-            base_url,
-            auth=ApiKeyAuth("x-api-key", api_key),
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            retry_policy=retry_policy,
-            on_call=on_call,
-        )
+        common: dict[str, Any] = {
+            "auth": ApiKeyAuth("x-api-key", api_key),
+            "connect_timeout": connect_timeout,
+            "read_timeout": read_timeout,
+            "retry_policy": retry_policy,
+            "on_call": on_call,
+        }
+        self.http = PartnerHttpClient(base_url, api="drive", **common)
+        """The Drive API (`/v1/...` paths)."""
+        self.emp_http = PartnerHttpClient(emp_base_url or emp_base_under(base_url), api="emp", **common)
+        """The EMP API (`/charging-keys`, `/orders`, `/order/...`, `/sessions/...` paths)."""
 
     # --- EMP: charging keys -----------------------------------------------------------------------
 
@@ -88,7 +104,7 @@ class PlugsurfingClient:
         """One page of charging keys, for callers that checkpoint the cursor."""
         _check_keys_page_size(page_size)
         params = {"fleetId": fleet_id, "cursor": cursor, "page_size": page_size}
-        data = _object(self.http.request("GET", "/emp/v1/charging-keys", params=params).data)
+        data = _object(self.emp_http.request("GET", "/charging-keys", params=params).data)
         return Page(items=_KEYS.validate_python(data.get("keys", [])), cursor=data.get("cursor"))
 
     def create_charging_key(
@@ -109,17 +125,17 @@ class PlugsurfingClient:
             contractId=contract_id,
             enabled=enabled,
         )
-        data = self.http.request("POST", "/emp/v1/charging-keys", json=body).data
+        data = self.emp_http.request("POST", "/charging-keys", json=body).data
         return EmpChargingKey.model_validate(data)
 
     def enable_charging_key(self, key_identifier: str) -> EmpChargingKey:
-        path = f"/emp/v1/charging-keys/{_segment(key_identifier)}/enable"
-        return EmpChargingKey.model_validate(self.http.request("PUT", path).data)
+        path = f"/charging-keys/{_segment(key_identifier)}/enable"
+        return EmpChargingKey.model_validate(self.emp_http.request("PUT", path).data)
 
     def disable_charging_key(self, key_identifier: str) -> EmpChargingKey:
         """Plugsurfing rejects the key at once; CPOs caching whitelists may lag a little."""
-        path = f"/emp/v1/charging-keys/{_segment(key_identifier)}/disable"
-        return EmpChargingKey.model_validate(self.http.request("PUT", path).data)
+        path = f"/charging-keys/{_segment(key_identifier)}/disable"
+        return EmpChargingKey.model_validate(self.emp_http.request("PUT", path).data)
 
     # --- EMP: charging key orders -----------------------------------------------------------------
 
@@ -141,7 +157,7 @@ class PlugsurfingClient:
             "pageSize": page_size,
             "cursor": cursor,
         }
-        data = _object(self.http.request("GET", "/emp/v1/orders", params=params).data)
+        data = _object(self.emp_http.request("GET", "/orders", params=params).data)
         return Page(items=_ORDERS.validate_python(data.get("products", [])), cursor=data.get("cursor"))
 
     def iter_orders(
@@ -159,22 +175,22 @@ class PlugsurfingClient:
 
     def assign_order(self, order_id: str) -> EmpOrder:
         """Mark an order as assigned (note the singular `/order/` in the path, as specified)."""
-        path = f"/emp/v1/order/{_segment(order_id)}/assign"
-        return EmpOrder.model_validate(self.http.request("POST", path).data)
+        path = f"/order/{_segment(order_id)}/assign"
+        return EmpOrder.model_validate(self.emp_http.request("POST", path).data)
 
     # --- EMP: sessions ----------------------------------------------------------------------------
 
     def emp_start_session(self, connector_id: str, key_identifier: str) -> SessionStarted:
         body = {"connectorId": connector_id, "keyIdentifier": key_identifier}
-        data = self.http.request("POST", "/emp/v1/sessions/start", json=body).data
+        data = self.emp_http.request("POST", "/sessions/start", json=body).data
         return SessionStarted.model_validate(data)
 
     def emp_stop_session(self, session_id: str) -> None:
         """Only remotely started sessions can be stopped remotely."""
-        self.http.request("POST", f"/emp/v1/sessions/{_segment(session_id)}/stop", idempotent=True)
+        self.emp_http.request("POST", f"/sessions/{_segment(session_id)}/stop", idempotent=True)
 
     def emp_get_session(self, session_id: str) -> Session:
-        data = self.http.request("GET", f"/emp/v1/sessions/{_segment(session_id)}").data
+        data = self.emp_http.request("GET", f"/sessions/{_segment(session_id)}").data
         return Session.model_validate(data)
 
     # --- Drive: users and their charging keys -----------------------------------------------------
@@ -287,6 +303,7 @@ class PlugsurfingClient:
 
     def close(self) -> None:
         self.http.close()
+        self.emp_http.close()
 
     def __enter__(self) -> Self:
         return self

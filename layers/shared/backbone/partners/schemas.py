@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
 from pydantic.alias_generators import to_camel
 
 E = TypeVar("E", bound=StrEnum)
@@ -186,21 +186,40 @@ class EmpOrder(PartnerModel):
     updated: datetime | None = None
 
 
+def _with_raw_state(data: Any) -> Any:
+    """Keep the partner's own `state` text beside the mapped one (`UNKNOWN` says too little)."""
+    if isinstance(data, dict) and isinstance(data.get("state"), str) and "rawState" not in data:
+        return {**data, "rawState": data["state"]}
+    return data
+
+
 class DriveKeyOrder(PartnerModel):
-    """A charging key ordered for a Drive user."""
+    """A charging key ordered for a Drive user; `raw_state` is `state` as Plugsurfing sent it."""
 
     id: str
     state: Annotated[OrderState, _or_unknown(OrderState)]
+    raw_state: str | None = None
     address: OrderAddress | None = None
     quantity: int | None = None
     has_receipt: bool = False
     created: datetime | None = None
     updated: datetime | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _keep_raw_state(cls, data: Any) -> Any:
+        return _with_raw_state(data)
+
 
 class OrderPlaced(PartnerModel):
     id: str
     state: Annotated[OrderState, _or_unknown(OrderState)]
+    raw_state: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keep_raw_state(cls, data: Any) -> Any:
+        return _with_raw_state(data)
 
 
 class Receipt(PartnerModel):

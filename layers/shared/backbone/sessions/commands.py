@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from backbone.keys.identity import KeyLookup, find_our_key, partner_key_identifier
 from backbone.observability import logger
 from backbone.sessions.errors import (
     InvalidStartRequest,
@@ -35,6 +36,8 @@ class CommandDependencies:
     partner: PartnerSessions
     executions: Executions
     mode: PartnerMode
+    keys: KeyLookup | None = None
+    """Our charging keys (EMP: a start names one of them)."""
 
 
 def execution_input(request_id: str) -> dict[str, str]:
@@ -50,6 +53,8 @@ def submit_start(
     missing = request.missing_for(deps.mode)
     if missing:
         raise InvalidStartRequest(f"{missing} is required in {deps.mode} mode")
+    if deps.mode == "emp":
+        request = with_partner_key(request, deps.keys)
     record = SessionRecord(
         request_id=request.request_id,
         mode=deps.mode,
@@ -78,6 +83,20 @@ def submit_start(
         "session start submitted", extra={"new_request": created, "execution_arn": record.execution_arn}
     )
     return record, created
+
+
+def with_partner_key(request: StartRequest, keys: KeyLookup | None) -> StartRequest:
+    """The request with `keyIdentifier` in the one form the EMP API documents (hex little-endian),
+    derived from our key, which the client may name by UID or key identifier. A key we do not
+    have is refused here rather than passed on for Plugsurfing to guess at."""
+    named = request.key_identifier or ""
+    key = find_our_key(named, keys) if keys is not None else None
+    if key is None:
+        raise InvalidStartRequest(
+            f"keyIdentifier {named!r} is not one of our charging keys: name it by its UID "
+            "(e.g. 04523022AA4881) or its key identifier (hex, little-endian)"
+        )
+    return request.model_copy(update={"key_identifier": partner_key_identifier(key)})
 
 
 def find_session(identifier: str, store: SessionStore) -> SessionRecord:

@@ -34,7 +34,13 @@ class PartnerRetryable(Exception):
 
 class StartOutcomeUnknown(Exception):
     """Remote start failed in a way that may still have started a session (5xx, read timeout).
-    Not retried: a second start could charge twice. Caught and recorded as ERROR."""
+    Not retried: a second start could charge twice. The poller looks for the session instead
+    (Drive: the user's session history); `session_id` is one the failed answer named, if any.
+    Where nothing can be looked up (EMP without an id) it is recorded as ERROR."""
+
+    def __init__(self, message: str, session_id: str | None = None) -> None:
+        super().__init__(message)
+        self.session_id = session_id
 
 
 class SessionRecordConflict(Exception):

@@ -5,6 +5,7 @@ and the ASL act on (`PartnerRetryable`, `PartnerSessionGone`, `StartRefused`...)
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -34,12 +35,15 @@ from backbone.sessions.errors import (
 )
 from backbone.sessions.models import SessionRecord, StatusChanged
 from backbone.sessions.ports import ObservedSession
+from backbone.timeutil import to_utc
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_stepfunctions import SFNClient
 
+HISTORY_LIMIT = 50  # the spec's example; a start is looked for within minutes of it
+HISTORY_CLOCK_SKEW = timedelta(minutes=1)  # the partner's startTime against our clock
 EVENT_SOURCE = "backbone.sessions"
 EVENT_DETAIL_TYPE = "SessionStatusChanged"
 _BUSY = (TooManyRequests, ServerError, PartnerUnavailable)
@@ -67,21 +71,46 @@ class PlugsurfingSessions:
             # safe to send again; after a read timeout a session may exist.
             if isinstance(error.last_error, (*NOT_SENT_ERRORS, TooManyRequests)):
                 raise PartnerRetryable(_describe(error)) from error
-            raise StartOutcomeUnknown(_describe(error)) from error
+            raise StartOutcomeUnknown(_describe(error), _session_id_in(error.body)) from error
         except ServerError as error:
-            raise StartOutcomeUnknown(_describe(error)) from error
+            raise StartOutcomeUnknown(_describe(error), _session_id_in(error.body)) from error
         return started.session_id
+
+    def find_started(self, record: SessionRecord) -> list[ObservedSession]:
+        """Drive: the user's session history (`POST .../sessions/history`, every status), sessions
+        on the record's connector that started since its remote start, oldest first. The EMP API
+        has no such search (only a session by id)."""
+        if record.mode != "drive":
+            raise ValueError("the EMP API cannot list sessions: only a session by its id")
+        since = (record.start_requested_at or record.created_at) - HISTORY_CLOCK_SKEW
+        path = f"/v1/users/{_segment(_required(record.user_id))}/sessions/history"
+        try:
+            data = self.client.http.request("POST", path, json={"limit": HISTORY_LIMIT}, idempotent=True).data
+        except (*_BUSY, Forbidden) as error:
+            raise PartnerRetryable(_describe(error)) from error
+        sessions = data.get("sessions", []) if isinstance(data, dict) else []
+        found: list[tuple[datetime, ObservedSession]] = []
+        for session in sessions:
+            if not isinstance(session, dict) or session.get("connectorId") != record.connector_id:
+                continue
+            started = _moment(session.get("startTime"))
+            if started is None or started < since or not session.get("sessionId"):
+                continue
+            raw = json.dumps(session, ensure_ascii=False, separators=(",", ":"))
+            found.append((started, ObservedSession(data=session, raw=raw)))
+        return [observed for _, observed in sorted(found, key=lambda pair: pair[0])]
 
     def get(self, record: SessionRecord) -> ObservedSession:
         """The session as received. Read through the client's HTTP layer rather than its typed
         `get_session`: the CDR must carry the partner's values, not our re-serialisation."""
         session_id = _required(record.session_id)
         if record.mode == "drive":
+            http = self.client.http
             path = f"/v1/users/{_segment(_required(record.user_id))}/sessions/{_segment(session_id)}"
         else:
-            path = f"/emp/v1/sessions/{_segment(session_id)}"
+            http, path = self.client.emp_http, f"/sessions/{_segment(session_id)}"
         try:
-            data = self.client.http.request("GET", path).data
+            data = http.request("GET", path).data
         except NotFound as error:
             raise PartnerSessionGone(_describe(error)) from error
         except (*_BUSY, Forbidden) as error:
@@ -190,6 +219,21 @@ def _segment(value: str) -> str:
 
 def _describe(error: PartnerError) -> str:
     return str(error)[:500]
+
+
+def _session_id_in(body: Any) -> str | None:
+    """The Drive spec says a start always answers a session id; a failed answer may carry one."""
+    value = body.get("sessionId") if isinstance(body, dict) else None
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _moment(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return to_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        return None
 
 
 class SessionEventTap:

@@ -36,6 +36,7 @@ class Status(StrEnum):
     STARTED = "STARTED"  # partner
     FAILED = "FAILED"  # partner: the start failed
     COMPLETE = "COMPLETE"  # partner: charging ended; energy, price and balance known
+    START_UNKNOWN = "START_UNKNOWN"  # ours: remote start may have started a session; looking for it
     FAILED_TO_START = "FAILED_TO_START"  # ours: STARTING for longer than the start timeout
     TIMED_OUT = "TIMED_OUT"  # ours: not finished within the maximum duration
     NOT_FOUND = "NOT_FOUND"  # ours: the partner answered 404 for the session
@@ -110,6 +111,7 @@ class SessionRecord(_Model):
     start_requested_at: Timestamp | None = None  # when we called remote start
     completed_at: Timestamp | None = None  # when COMPLETE was first seen
     stop_requested_at: Timestamp | None = None
+    start_outcome_unknown: bool = False  # remote start failed in a way that may have started one
     cdr_sent_at: Timestamp | None = None
     cdr_fingerprint: str | None = None
     error: str | None = None

@@ -29,6 +29,7 @@ from backbone.sessions.errors import (
     SessionRecordConflict,
     SessionRecordMissing,
     SessionTimedOut,
+    StartOutcomeUnknown,
     StartRefused,
 )
 from backbone.sessions.models import (
@@ -109,6 +110,8 @@ def start_session(request_id: str, deps: TaskDependencies, now: datetime) -> dic
         )
         _commit(deps, record, failed)
         raise SessionFinished(f"remote start refused: {refused}") from refused
+    except StartOutcomeUnknown as unknown:
+        return _start_outcome_unknown(record, unknown, deps, now)
     started = record.with_change(
         now,
         status=Status.STARTING,
@@ -128,6 +131,8 @@ def poll_session(request_id: str, deps: TaskDependencies, now: datetime) -> dict
     if finished(record, now, deps.policy):
         raise SessionFinished(f"session already {record.status}")
     metrics.add_metric(name="SessionPolls", unit=MetricUnit.Count, value=1)
+    if record.session_id is None and record.start_outcome_unknown:
+        return _look_for_session(record, deps, now)
     try:
         observed = deps.partner.get(record)
     except PartnerSessionGone as gone:
@@ -147,6 +152,89 @@ def poll_session(request_id: str, deps: TaskDependencies, now: datetime) -> dict
     if finished(after, now, deps.policy):
         raise SessionFinished(f"session {after.status}, balance {after.balance_status}")
     return _continue(after, now, deps.policy)
+
+
+def _start_outcome_unknown(
+    record: SessionRecord, unknown: StartOutcomeUnknown, deps: TaskDependencies, now: datetime
+) -> dict[str, Any]:
+    """The remote start failed in a way that may have started a session. Never start again (it
+    could charge twice): follow the session the failed answer named, or look for it (Drive:
+    the user's session history), or, where nothing can be looked up, record ERROR for a person."""
+    metrics.add_metric(name="SessionStartsUnknown", unit=MetricUnit.Count, value=1)
+    logger.warning("remote start outcome unknown", extra={"error": _text(unknown)})
+    marks: dict[str, Any] = {
+        "start_requested_at": now,
+        "start_outcome_unknown": True,
+        "error": _text(unknown),
+    }
+    if unknown.session_id is not None:
+        named = record.with_change(
+            now,
+            status=Status.STARTING,
+            session_id=unknown.session_id,
+            note=f"remote start outcome unknown; its answer named session {unknown.session_id}: following it",
+            **marks,
+        )
+        bind_correlation(session_id=unknown.session_id)
+        _commit(deps, record, named)
+        return _continue(named, now, deps.policy)
+    if record.mode != "drive":
+        raise StartOutcomeUnknown(
+            f"{unknown}; the EMP API cannot list sessions by key or connector, so whether one "
+            f"started on {record.connector_id} must be checked at Plugsurfing"
+        ) from unknown
+    looking = record.with_change(
+        now,
+        status=Status.START_UNKNOWN,
+        note="remote start outcome unknown: looking for the session in the partner's history",
+        **marks,
+    )
+    _commit(deps, record, looking)
+    return _continue(looking, now, deps.policy)
+
+
+def _look_for_session(record: SessionRecord, deps: TaskDependencies, now: datetime) -> dict[str, Any]:
+    """A start with an unknown outcome: adopt the session it started (on its connector, since its
+    remote start, not another record's), or record that none exists once the start timeout has
+    passed (FAILED_TO_START; still looked for until the late-start window closes)."""
+    metrics.add_metric(name="SessionSearches", unit=MetricUnit.Count, value=1)
+    for candidate in deps.partner.find_started(record):
+        session_id = candidate.session_id or ""
+        owner = deps.store.find_by_session_id(session_id)
+        if owner is not None and owner.request_id != record.request_id:
+            continue
+        adopted = record.with_change(
+            now,
+            session_id=session_id,
+            note=f"adopted session {session_id}: in the partner's history after an unknown start outcome",
+            error=None,
+        )
+        bind_correlation(session_id=session_id)
+        metrics.add_metric(name="SessionsAdopted", unit=MetricUnit.Count, value=1)
+        logger.info("session adopted after an unknown start outcome", extra={"session_id": session_id})
+        after = observe(adopted, candidate, now, deps.policy)
+        after = _with_cdr(deps, after, candidate, now)
+        _commit(deps, record, after)
+        if finished(after, now, deps.policy):
+            raise SessionFinished(f"adopted session {after.status}, balance {after.balance_status}")
+        return _continue(after, now, deps.policy)
+    started_at = record.start_requested_at or record.created_at
+    if record.status == Status.START_UNKNOWN and now >= started_at + timedelta(
+        seconds=deps.policy.poll_start_timeout
+    ):
+        none = record.with_change(
+            now,
+            status=Status.FAILED_TO_START,
+            note=(
+                f"no session on {record.connector_id} in the partner's history since the remote start: "
+                "none was started"
+            ),
+        )
+        _commit(deps, record, none)
+        record = none
+    if finished(record, now, deps.policy):
+        raise SessionFinished(f"no session found for {record.connector_id}")
+    return _continue(record, now, deps.policy)
 
 
 def record_failure(

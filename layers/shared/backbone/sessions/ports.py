@@ -39,6 +39,11 @@ class ObservedSession:
         return str(self.data.get("sessionStatus", "UNKNOWN")).upper()
 
     @property
+    def session_id(self) -> str | None:
+        value = self.data.get("sessionId")
+        return None if value is None else str(value)
+
+    @property
     def balance_status(self) -> str | None:
         value = self.data.get("balanceStatus")
         return None if value is None else str(value).upper()
@@ -55,6 +60,12 @@ class PartnerSessions(Protocol):
     def get(self, record: SessionRecord) -> ObservedSession: ...
 
     def stop(self, record: SessionRecord) -> None: ...
+
+    def find_started(self, record: SessionRecord) -> list[ObservedSession]:
+        """Sessions the partner has for the record's user and connector that started at or after
+        its remote start (oldest first): where a start with an unknown outcome may have gone.
+        Drive only (session history); raises `PartnerRetryable` when the partner is busy."""
+        ...
 
 
 class EventPublisher(Protocol):

@@ -75,7 +75,7 @@ def next_wait(state: PollState, policy: PollPolicy = DEFAULT_POLICY) -> Seconds:
     if state.status == Status.COMPLETE:
         since_complete = _seconds(state.now - (state.completed_at or state.status_since))
         return _growing(policy.poll_balance_wait, since_complete, policy.poll_balance_max_wait)
-    if state.status in (Status.REQUESTED, Status.STARTING):
+    if state.status in (Status.REQUESTED, Status.STARTING, Status.START_UNKNOWN):
         wait = policy.poll_starting_wait
         start_deadline = state.start_requested_at + timedelta(seconds=policy.poll_start_timeout)
         wait = min(wait, _until(state.now, start_deadline))  # be there when it becomes late

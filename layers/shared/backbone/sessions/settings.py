@@ -13,6 +13,8 @@ class SessionApiSettings(PlugsurfingApiSettings):
 
     sessions_table: str = Field(min_length=1)
     session_state_machine_arn: str = Field(pattern=r"^arn:[^:]+:states:[^:]*:[^:]*:stateMachine:.+$")
+    charging_keys_table: str | None = Field(default=None, min_length=1)
+    """EMP mode: a start names one of our keys (looked up here to derive its keyIdentifier)."""
 
 
 class SessionTasksSettings(PlugsurfingApiSettings, PollPolicy):

@@ -7,6 +7,7 @@ from functools import cache, partial
 
 import boto3
 
+from backbone.keys.store import KeyStore
 from backbone.partners.plugsurfing import PlugsurfingClient
 from backbone.partners.retry import RetryPolicy
 from backbone.secrets import get_api_key
@@ -32,6 +33,7 @@ def _partner(settings: PlugsurfingApiSettings, policy: RetryPolicy) -> Plugsurfi
     client = PlugsurfingClient(
         str(settings.drive_api_base_url),
         partial(get_api_key, settings.plugsurfing_api_key_secret),
+        emp_base_url=settings.emp_base_url,
         retry_policy=policy,
     )
     return PlugsurfingSessions(client)
@@ -56,4 +58,7 @@ def command_dependencies(settings: SessionApiSettings) -> CommandDependencies:
         partner=_partner(settings, API_RETRY_POLICY),
         executions=StepFunctionsExecutions(boto3.client("stepfunctions"), settings.session_state_machine_arn),
         mode=settings.partner_mode,
+        keys=KeyStore(boto3.resource("dynamodb").Table(settings.charging_keys_table))
+        if settings.charging_keys_table
+        else None,
     )
