@@ -62,7 +62,9 @@ def _number_problem(value: int | Decimal | float, where: str) -> str | None:
     if not number.is_finite():
         return f"{where}: not a finite number"
     lowest, highest = NUMBER_EXPONENTS
-    if number.is_zero() or (
+    if number.is_zero() and lowest <= int(number.as_tuple().exponent) <= highest:
+        return None
+    if not number.is_zero() and (
         len(number.as_tuple().digits) <= NUMBER_DIGITS and lowest <= number.adjusted() <= highest
     ):
         return None

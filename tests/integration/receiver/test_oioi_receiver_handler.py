@@ -239,6 +239,8 @@ def test_given_the_keys_table_is_gone_then_rfid_verify_fails_closed_with_503_cod
         ("latitude", "1e-200", "station-post.station.latitude"),
         ("x-extra", "1e400", "station-post.station.x-extra"),
         ("x-extra", "1e999999", "station-post.station.x-extra"),
+        ("floor-level", "1E+38", "station-post.station.floor-level"),  # an int of 39 digits once read
+        ("x-extra", "0E-200", "station-post.station.x-extra"),
         ("id", '"' + "s" * 50_000 + '"', "station-post.station.id"),
         ("x-extra", "0." + "1" * 40, "station-post.station.x-extra"),
         ("name", '"\\ud800"', "station-post.station.name"),

@@ -84,7 +84,9 @@ class SessionPostIntake:
             session_id=self.session_id,
             source="oioi",
             status=CdrStatus.FINAL if self.is_final else CdrStatus.ONGOING,
-            started_at=self.started_at,
+            # Without a readable start the record is still indexed for settlement (ByPartner and
+            # the others range on startedAt): by its stop, else by when it was received.
+            started_at=self.started_at or self.stopped_at or received_at,
             stopped_at=self.stopped_at,
             charging_started_at=self.charging_started_at,
             charging_stopped_at=self.charging_stopped_at,
@@ -142,6 +144,10 @@ def read_session_post(payload: Any) -> SessionPostIntake:
         "connector-id": evse_id if evse_id is not None else payload.get("connector-id"),
         **reader.hashed_overrides(interval, charging, cost),
     }
+    if driver is not None:  # the driver as stored: `4aabbcc` and `04AABBCC` are one driver
+        view["user"] = {**payload["user"], "identifier-type": driver.type.value, "identifier": driver.id}
+    if charging is not None and all(value is None for value in charging.values()):
+        view["charging-interval"] = None  # `{}` says no more than leaving it out
     return SessionPostIntake(
         session_id=session_id,
         partner_identifier=partner_identifier,
@@ -250,6 +256,8 @@ class _Reader:
         if number is None or exact is None or problem:
             self.flag(where, problem or "not a finite number")
             return None
+        if exact.is_zero():
+            return Decimal(0)  # 0E-200 is zero, and DynamoDB cannot hold its exponent
         if exact < 0:
             self.flag(where, "negative (kept; a credit?)")
         # As sent (`12.00` stays `12.00` for billing) unless trailing zeros break the digit limit.
@@ -293,7 +301,7 @@ class _Reader:
             return None
         kind, identifier = user.get("identifier-type"), user.get("identifier")
         try:
-            driver_type = DriverType(kind) if isinstance(kind, str) else None
+            driver_type = DriverType(kind.strip().lower()) if isinstance(kind, str) else None
         except ValueError:
             driver_type = None
         if driver_type is None or driver_type is DriverType.DRIVE_USER:

@@ -30,7 +30,7 @@ def _kebab(name: str) -> str:
     return name.replace("_", "-")
 
 
-_MAX_INT_DIGITS = 40
+_MAX_INT_DIGITS = 38  # DynamoDB numbers hold 38 digits
 
 
 def json_number(value: Decimal) -> int | float:

@@ -53,8 +53,7 @@ class ParsedMessage:
 MAX_DEPTH = 32
 """Nesting levels a body may have. OIOI messages use 5; the bound keeps every reader (ours,
 pydantic's, the canonical form's) far from Python's recursion limit."""
-_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
-_BRACKETS = re.compile(r"[\[\]{}]")
+_SPECIAL = re.compile(r'[\[\]{}"\\]')
 
 
 def _reject_constant(name: str) -> Any:
@@ -64,13 +63,34 @@ def _reject_constant(name: str) -> Any:
 def json_value(text: str) -> Any:
     """Parse JSON text: floats become `Decimal` exactly as written, NaN/Infinity are refused,
     nesting deeper than `MAX_DEPTH` is refused before parsing. Raises `ValueError`."""
-    depth = deepest = 0
-    for bracket in _BRACKETS.finditer(_STRINGS.sub("", text)):
-        depth += 1 if bracket[0] in "[{" else -1
-        deepest = max(deepest, depth)
-    if deepest > MAX_DEPTH:
-        raise ValueError(f"nested {deepest} levels deep; at most {MAX_DEPTH} are accepted")
+    if (deepest := nesting_depth(text)) > MAX_DEPTH:
+        raise ValueError(f"nested {deepest}+ levels deep; at most {MAX_DEPTH} are accepted")
     return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+
+
+def nesting_depth(text: str) -> int:
+    """How deep `text` nests arrays and objects (outside strings), in one linear pass over its
+    brackets, quotes and backslashes; stops counting once past `MAX_DEPTH`."""
+    depth = deepest = 0
+    in_string, escaped_at = False, -1
+    for match in _SPECIAL.finditer(text):
+        at, char = match.start(), match.group()
+        if at == escaped_at:
+            continue
+        if in_string:
+            if char == "\\":
+                escaped_at = at + 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > deepest and (deepest := depth) > MAX_DEPTH:
+                break
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def loads(raw: bytes | str) -> Any:

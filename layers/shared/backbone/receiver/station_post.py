@@ -48,6 +48,8 @@ def read(payload: dict[str, Any]) -> StationPost:
     if problem := unstorable(payload, "station-post"):
         raise InvalidRequest(problem)
     message = StationPost.model_validate(payload)
+    if problem := unstorable(_document(message.station), "station-post.station"):
+        raise InvalidRequest(problem)  # what is written, after the model's conversions
     if len(message.station.id.encode("utf-8")) > MAX_STATION_ID_BYTES:
         raise InvalidRequest(
             f"station-post.station.id: at most {MAX_STATION_ID_BYTES} bytes (UTF-8) are accepted"
