@@ -42,10 +42,12 @@ def authorize(load_event: EventLoader, context: Any, header: str) -> dict[str, A
     return handler(event, context)
 
 
-def create_key(cli: Callable[..., str], *messages: str) -> dict[str, Any]:
+def create_key(cli: Callable[..., str], *messages: str, existing: bool = False) -> dict[str, Any]:
+    """A key for partner `acme-cpo`; `existing` for another key of the same partner (rotation)."""
     printed = cli(
         "create", "--name", "ACME CPO", "--partner-identifier", "1", "123456-123456-abcdef-abc123-456def",
         "--messages", ",".join(messages or ("rfid-verify", "session-post")), "--json",
+        *(["--existing"] if existing else []),
     )  # fmt: skip
     created: dict[str, Any] = json.loads(printed)
     return created
@@ -122,7 +124,7 @@ def test_given_bad_create_options_then_the_cli_refuses_and_stores_nothing(
 def test_given_several_keys_then_the_cli_lists_them_without_secrets(
     world: World, cli: Callable[..., str]
 ) -> None:
-    first, second = create_key(cli, "rfid-verify"), create_key(cli, "station-post")
+    first, second = create_key(cli, "rfid-verify"), create_key(cli, "station-post", existing=True)
     printed = cli("list")
     assert first["keyId"] in printed
     assert second["keyId"] in printed
@@ -157,7 +159,7 @@ def test_given_a_key_created_with_the_cli_then_its_usage_key_is_an_enabled_key_o
 def test_given_a_key_revoked_with_the_cli_then_its_usage_key_leaves_the_plan(
     world: World, cli: Callable[..., str]
 ) -> None:
-    kept, revoked = create_key(cli), create_key(cli)
+    kept, revoked = create_key(cli), create_key(cli, existing=True)
     cli("revoke", revoked["keyId"])
 
     assert set(plan_keys(world)) == {hash_api_key(kept["apiKey"])}
@@ -177,7 +179,7 @@ def test_given_the_usage_plan_is_missing_then_create_refuses_and_stores_no_key(
 def test_given_drift_between_keys_and_plan_then_sync_usage_restores_exactly_the_active_keys(
     world: World, cli: Callable[..., str]
 ) -> None:
-    lost, orphan, fine = create_key(cli), create_key(cli), create_key(cli)
+    lost, orphan, fine = create_key(cli), create_key(cli, existing=True), create_key(cli, existing=True)
     apigateway = world.session.client("apigateway")
     by_value = plan_keys(world)
     lost_id = by_value[hash_api_key(lost["apiKey"])]["id"]
