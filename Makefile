@@ -78,7 +78,7 @@ test: lint build ## Every check and test: lint, template validation, sam build, 
 bench: $(VENV)/.installed ## Benchmarks (on demand), printed as tables with ratios
 	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
-deploy: build ## Deploy with samconfig.toml: make deploy ENV=staging|production
+deploy: build ## Deploy with samconfig.toml: make deploy ENV=dev|staging|production
 	$(SAM) deploy --config-env $(ENV)
 
 clean: ## Remove build output and caches (keeps the virtualenvs)
