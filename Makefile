@@ -42,7 +42,9 @@ setup: $(VENV)/.installed $(SAM_VENV)/.installed $(SCAN_VENV)/.installed ## Inst
 
 # --- run locally: the whole product on this machine (no AWS account, no Docker) ---
 run: $(VENV)/.installed ## Set up and run the local stack in the foreground (Ctrl-C stops it)
-	$(PY) -m devstack run $(RUN_ARGS)
+	@# The simulator's orders predate the first crawl: locally the crawl starts in 2020, not at
+	@# its first run (OrderCrawlStartDate, docs/key-orders.md).
+	$(PY) -m devstack run --parameter OrderCrawlStartDate=2020-01-01 $(RUN_ARGS)
 
 # --- checks ---
 lint: setup ## ruff, mypy (strict on the layer), cfn-lint, sam validate (plain and --lint), checkov
