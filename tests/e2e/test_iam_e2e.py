@@ -4,9 +4,9 @@ allow. A missing action fails here as AccessDenied instead of in AWS, and a gran
 code needs shows up as a call that should fail but succeeds.
 
 Covered: the OIOI endpoint (authorizer, rfid-verify, session-post, station-post), CDR ingestion,
-charging-key sync, the whitelist push, the order crawl and fulfilment, and the scheduled
-reconciliations. Not covered: the session poller (moto's Step Functions interpreter calls Lambda
-with credentials of its own).
+charging-key sync, the whitelist push, the order crawl and fulfilment, the scheduled
+reconciliations and the internal session API (start, status). Not covered: the session poller's
+tasks (moto's Step Functions interpreter calls Lambda with credentials of its own).
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import httpx
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from tests.e2e.conftest import REPO_ROOT, start_devstack, stop_devstack
@@ -75,6 +78,15 @@ def as_function(stack: RunningStack, role_arn: str, service: str) -> Any:
         aws_secret_access_key=issued["SecretAccessKey"],
         aws_session_token=issued["SessionToken"],
     )
+
+
+def signed(stack: RunningStack, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
+    """A SigV4-signed request to the internal API (the local stack checks the header only)."""
+    url = f"{stack.api_url}{path}"
+    data = None if body is None else json.dumps(body)
+    request = AWSRequest(method=method, url=url, data=data, headers={"Content-Type": "application/json"})
+    SigV4Auth(Credentials("testing", "testing"), "execute-api", stack.region).add_auth(request)
+    return httpx.request(method, url, content=data, headers=dict(request.headers.items()), timeout=30)
 
 
 def denied(call: Callable[[], Any]) -> bool:
@@ -162,6 +174,10 @@ def test_given_iam_enforced_when_partners_and_operators_use_the_stack_then_each_
     assigned = eventually(
         lambda: "ASSIGNED" in stack.bbctl("orders", "show", f"{run}-A", check=False).stdout, "order ASSIGNED"
     )
+    request_id = f"iam-{uuid.uuid4().hex[:12]}"
+    start = {"requestId": request_id, "connectorId": "iam-connector-1", "keyIdentifier": "3633e0e0"}
+    started = signed(stack, "POST", "/internal/sessions", start)
+    looked_up = signed(stack, "GET", f"/internal/sessions/{request_id}")
     reconciled = [
         stack.fire(function, event)
         for function, event in (
@@ -176,6 +192,8 @@ def test_given_iam_enforced_when_partners_and_operators_use_the_stack_then_each_
     assert pushed["status"] == "ok", pushed
     assert pushed["result"]["outcome"] == "SENT", pushed
     assert assigned
+    assert started.status_code == 202, started.text
+    assert looked_up.status_code == 200, looked_up.text
     assert [fired["status"] for fired in reconciled] == ["ok", "ok", "ok"], reconciled
     invocations = stack.admin("GET", "invocations")
     refused = [
@@ -198,6 +216,7 @@ def test_given_iam_enforced_when_partners_and_operators_use_the_stack_then_each_
         "KeyReconcileFunction",
         "CdrReconcileFunction",
         "DriveOrderFunction",
+        "SessionApiFunction",
     } <= ran
 
 
