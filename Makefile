@@ -42,7 +42,9 @@ setup: $(VENV)/.installed $(SAM_VENV)/.installed $(SCAN_VENV)/.installed ## Inst
 
 # --- run locally: the whole product on this machine (no AWS account, no Docker) ---
 run: $(VENV)/.installed ## Set up and run the local stack in the foreground (Ctrl-C stops it)
-	$(PY) -m devstack run $(RUN_ARGS)
+	@# The simulator's orders predate the first crawl: locally the crawl starts in 2020, not at
+	@# its first run (OrderCrawlStartDate, docs/key-orders.md).
+	$(PY) -m devstack run --parameter OrderCrawlStartDate=2020-01-01 $(RUN_ARGS)
 
 # --- checks ---
 lint: setup ## ruff, mypy (strict on the layer), cfn-lint, sam validate (plain and --lint), checkov
@@ -78,7 +80,7 @@ test: lint build ## Every check and test: lint, template validation, sam build, 
 bench: $(VENV)/.installed ## Benchmarks (on demand), printed as tables with ratios
 	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
-deploy: build ## Deploy with samconfig.toml: make deploy ENV=staging|production
+deploy: build ## Deploy with samconfig.toml: make deploy ENV=dev|staging|production
 	$(SAM) deploy --config-env $(ENV)
 
 clean: ## Remove build output and caches (keeps the virtualenvs)

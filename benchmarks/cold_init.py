@@ -82,7 +82,8 @@ def main() -> int:
     layer = REPO / "layers" / "shared"
 
     cases = {FLOOR_NAME: (FLOOR, {}, [layer])}
-    for name, (module, folder, env) in sorted(functions(Template(REPO / "template.yaml")).items()):
+    template = Template(REPO / "template.yaml", {"Stage": "local"})
+    for name, (module, folder, env) in sorted(functions(template).items()):
         cases[name] = (f"import {module}", env, [folder, layer])
     # Pairs: each function right after a floor import, its ratio taken against that floor, so a
     # machine that speeds up or slows down during the run moves both sides of a ratio alike.

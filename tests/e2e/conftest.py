@@ -144,7 +144,10 @@ def stop_devstack(process: subprocess.Popen[bytes]) -> None:
 def stack() -> Iterator[RunningStack]:
     """The product (template.yaml) on the local stack, pointed at the Plugsurfing simulator."""
     with tempfile.TemporaryDirectory(prefix="devstack-") as workdir:
-        process, running = start_devstack(REPO_ROOT / "template.yaml", Path(workdir))
+        # The simulator's orders are created before the first crawl: crawl from a fixed start.
+        process, running = start_devstack(
+            REPO_ROOT / "template.yaml", Path(workdir), "--parameter", "OrderCrawlStartDate=2020-01-01"
+        )
         try:
             yield running
         finally:

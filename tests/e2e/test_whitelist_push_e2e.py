@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import secrets
 import subprocess
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -139,3 +141,47 @@ def test_given_no_whitelisted_keys_when_an_operator_pushes_then_the_guard_refuse
     shown = bbctl(stack, "show", "last", "--json")
     assert '"outcome": "REFUSED_EMPTY"' in shown.stdout
     assert '"trigger": "manual"' in shown.stdout
+
+
+def test_given_no_reserved_concurrency_when_two_pushes_run_at_once_then_only_one_sends(stack: Any) -> None:
+    # WhitelistReservedConcurrency defaults to false: two sandboxes of the push run side by side
+    # here (the local stack's pool), as in an account without reserved concurrency. The lock item
+    # alone must keep them apart. Plugsurfing answers the first rfid-post slowly, and the second
+    # push starts while the first one is waiting for that answer.
+    table = key_table(stack)
+    audit = table.meta.client
+    tag = secrets.token_hex(3).upper()
+    KeyStore(table).put_new(new_key(f"04{tag}0C0C0C", validTo=datetime.now(UTC) + timedelta(days=30)))
+    httpx.delete(f"{stack.sim_url}/_sim/requests", timeout=10).raise_for_status()
+    slow = {"kind": "slow", "delay": 8, "path": "/api/v4/request", "count": 1}
+    httpx.post(f"{stack.sim_url}/_sim/faults", json=slow, timeout=10).raise_for_status()
+    event = {"trigger": "manual", "override": True, "reason": "concurrency e2e"}
+
+    def lock_held() -> bool:
+        lock = audit.get_item(
+            TableName=stack.ref("WhitelistAuditTable"), Key={"pk": "LOCK", "sk": "PUSH"}, ConsistentRead=True
+        )
+        return "Item" in lock
+
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            first = pool.submit(stack.admin, "POST", "invoke/WhitelistPushFunction", event)
+            deadline = time.monotonic() + 30
+            while not lock_held() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            second = pool.submit(stack.admin, "POST", "invoke/WhitelistPushFunction", event)
+            results = [first.result(), second.result()]
+    finally:
+        httpx.delete(f"{stack.sim_url}/_sim/faults", timeout=10)
+
+    outcomes = [result["result"]["outcome"] for result in results]
+    rfid_posts = [
+        request
+        for request in httpx.get(
+            f"{stack.sim_url}/_sim/requests", params={"method": "POST"}, timeout=10
+        ).json()["requests"]
+        if request["path"].endswith("/api/v4/request")
+    ]
+    assert outcomes == ["SENT", "LOCKED"], results
+    assert len(rfid_posts) == 1, rfid_posts
+    assert f"04{tag}0C0C0C" in (received(stack) or [])

@@ -54,7 +54,7 @@ class SessionClients:
 
 def create_template_resources(session: boto3.Session) -> TemplateResources:
     """Create the template's resources as the local stack does (secrets hold its local values)."""
-    template = Template(TEMPLATE_PATH, pseudo=Pseudo(region=REGION, stack_name=STACK_NAME))
+    template = Template(TEMPLATE_PATH, {"Stage": "local"}, Pseudo(region=REGION, stack_name=STACK_NAME))
     described = create_all(
         template, SessionClients(session), load_local_values(DEFAULT_LOCAL_VALUES), _CREATORS
     )

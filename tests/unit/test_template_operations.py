@@ -9,7 +9,10 @@ being listed here.
   and on OK, and that topic is encrypted with a key CloudWatch may use;
 - every table is encrypted, has point-in-time recovery, deletion protection in production and
   is retained when removed from the stack;
-- no policy statement grants `Resource: "*"`, except the few listed below with the reason.
+- no policy statement grants `Resource: "*"`, except the few listed below with the reason;
+- every function's policies are statements naming their actions and resources (no SAM policy
+  template). Not in the template, so not checked here: the managed policies SAM attaches to each
+  function role (logs, X-Ray, and the SQS/stream polling roles), listed in docs/deployment.md.
 """
 
 from __future__ import annotations
@@ -226,6 +229,20 @@ def test_given_any_policy_statement_then_it_grants_no_wildcard_resource_unless_j
     assert not unjustified, f'Resource "*" needs a reason in WILDCARD_RESOURCE_ALLOWED: {sorted(unjustified)}'
     # The allow list only names statements that still exist.
     assert set(WILDCARD_RESOURCE_ALLOWED) <= found, sorted(set(WILDCARD_RESOURCE_ALLOWED) - found)
+
+
+@pytest.mark.parametrize("function", sorted(of_type(*FUNCTION_TYPES)))
+def test_given_a_function_then_its_policies_name_each_action_and_each_resource(function: str) -> None:
+    # SAM's policy templates (DynamoDBCrudPolicy...) grant far more than the code calls: delete
+    # and batch-write on a billing table, Scan of every RFID UID. Statements name what is used;
+    # tests/e2e/test_iam_e2e.py runs the functions under exactly these.
+    for policy in props(RESOURCES[function]).get("Policies", []):
+        assert isinstance(policy, dict), f"{function}: managed policy {policy}"
+        assert set(policy) == {"Statement"}, f"{function}: policy template {sorted(policy)}"
+        for statement in policy["Statement"]:
+            assert statement["Effect"] == "Allow"
+            assert all("*" not in action for action in as_list(statement["Action"])), statement
+            assert "*" not in as_list(statement["Resource"]), statement
 
 
 def test_given_the_internal_api_then_every_route_needs_iam_credentials() -> None:

@@ -28,7 +28,7 @@ if _LAYER.is_dir() and str(_LAYER) not in sys.path:
     sys.path.append(str(_LAYER))
 
 LOCAL_STACK_NAME = "backbone-local"
-DEFAULT_STACK_NAME = "plugsurfing-backbone-dev"  # samconfig.toml, default environment
+DEFAULT_STACK_NAME = "plugsurfing-backbone-dev"  # samconfig.toml, environment "dev"
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:

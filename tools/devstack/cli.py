@@ -43,6 +43,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="template parameter override (repeatable)",
     )
+    run.add_argument(
+        "--enforce-iam",
+        action="store_true",
+        help="each function runs under a role made of its template policies; moto denies the rest",
+    )
     run.add_argument("--log-level", default="INFO")
 
     fire = commands.add_parser("fire", help="fire a function's schedule now")
@@ -86,6 +91,7 @@ def _run(args: argparse.Namespace) -> int:
         parameter_overrides=overrides,
         pool_size=args.pool_size,
         powertools_dev=args.powertools_dev,
+        enforce_iam=args.enforce_iam,
     )
     stop = threading.Event()
     # Explicit handlers: a shell starting us in the background leaves SIGINT ignored otherwise.

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devstack import apigw, moto_patches
+from devstack import apigw, iam, moto_patches
 from devstack.api import ApiGateway, HttpServer, UsagePlans
 from devstack.emulator import (
     DEFAULT_LOCAL_VALUES,
@@ -63,6 +63,7 @@ class Options:
     pool_size: int = DEFAULT_POOL_SIZE
     powertools_dev: bool = False
     local_values: Path = DEFAULT_LOCAL_VALUES
+    enforce_iam: bool = False
 
 
 def _text(value: Any) -> str:
@@ -92,6 +93,7 @@ class LocalStack:
         self.scheduler: Scheduler | None = None
         self.pollers: list[SqsPoller | StreamPoller] = []
         self.described: dict[str, Any] = {}
+        self.function_credentials: dict[str, iam.Credentials] = {}
 
     # -- start --------------------------------------------------------------------------------
 
@@ -112,6 +114,8 @@ class LocalStack:
         moto_patches.apply(self._invoke_from_aws, options.wait_speedup)
         self._register_implicit_api(template)
         self.described = create_all(template, self.aws, load_local_values(options.local_values))
+        if options.enforce_iam:
+            self._enforce_iam(template)
         self.runtime = FunctionRuntime(
             [self._function_spec(template, lid) for lid in template.of_type(*FUNCTION_TYPES)]
         )
@@ -135,6 +139,17 @@ class LocalStack:
             tmp.write_text(json.dumps(info, indent=2), encoding="utf-8")
             tmp.replace(options.ready_file)
         return info
+
+    def _enforce_iam(self, template: Template) -> None:
+        """Roles for the functions, an administrator for devstack and the operator, then moto
+        checks every request (devstack.iam)."""
+        functions = template.of_type(*FUNCTION_TYPES)
+        admin_arn = iam.create_admin(self.aws.client("iam"), template.pseudo.account_id)
+        self.function_credentials = iam.create_function_roles(
+            template, self.aws.client("iam"), self.aws.client("sts"), functions, admin_arn
+        )
+        iam.enforce()
+        log.info("IAM enforced: %d function roles from the template's policies", len(functions))
 
     def _start_simulator(self) -> str:
         from simulator import PlugsurfingSimulator  # noqa: PLC0415 - only when the simulator runs
@@ -164,6 +179,11 @@ class LocalStack:
                 "AWS_ENDPOINT_URL": self.aws.endpoint,
                 "AWS_ACCESS_KEY_ID": "testing",
                 "AWS_SECRET_ACCESS_KEY": "testing",
+                **(
+                    self.function_credentials[logical_id].environment()
+                    if logical_id in self.function_credentials
+                    else {}
+                ),
                 "AWS_DEFAULT_REGION": self.options.region,
                 "AWS_REGION": self.options.region,
                 "AWS_LAMBDA_FUNCTION_NAME": name,
@@ -328,6 +348,12 @@ class LocalStack:
             "stack_name": self.options.stack_name,
             "pid": os.getpid(),
             "resources": self.described,
+            "iam_enforced": bool(self.function_credentials),
+            "function_roles": {
+                logical_id: f"arn:aws:iam::{self.template.pseudo.account_id}:role/"
+                + iam.role_name_of(self.template, logical_id)
+                for logical_id in self.function_credentials
+            },
         }
 
     def resources(self) -> dict[str, Any]:

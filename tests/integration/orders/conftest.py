@@ -86,6 +86,8 @@ def function_env(
             "QUEUE_RETRY_BASE_SECONDS": "0",
             "ORDER_CRAWL_MARGIN_MS": "1000",
             "ORDER_CRAWL_PAGE_SIZE": "10",
+            # Parameter OrderCrawlStartDate: the tests' orders are dated from 2026-01 on.
+            "ORDER_CRAWL_START": "2026-01-01T00:00:00Z",
             "KEY_LIST_PAGE_SIZE": "10",
             "POWERTOOLS_SERVICE_NAME": "order-tests",
             "POWERTOOLS_METRICS_NAMESPACE": "PlugsurfingBackbone",

@@ -395,3 +395,25 @@ def test_given_drive_mode_when_the_crawl_runs_then_it_does_nothing(
 
     assert answer["outcome"] == "disabled"
     assert simulator.requests(path_prefix="/drive/emp/v1/orders") == []
+
+
+def test_given_no_crawl_start_date_when_the_first_crawl_runs_then_the_history_is_left_and_new_orders_come(
+    simulator, function_env, orders, resources, lambda_context, load_event, monkeypatch
+):
+    function_env(simulator.drive_base_url)
+    monkeypatch.setenv("ORDER_CRAWL_START", "")  # OrderCrawlStartDate's default
+    load_settings.cache_clear()
+    now = datetime.now(UTC)
+    simulator.add_order(id="emp-2019", organizationId=ORG, created=now - timedelta(days=2000))
+    simulator.add_order(id="emp-last-week", organizationId=ORG, created=now - timedelta(days=7))
+    event = load_event("orders/event-schedule-crawl.json")
+
+    first = handler_order_crawl.handler(event, lambda_context)
+    simulator.add_order(id="emp-new", organizationId=ORG, created=datetime.now(UTC) + timedelta(seconds=1))
+    second = handler_order_crawl.handler(event, lambda_context)
+
+    assert first["outcome"] == "complete"
+    assert first["newOrders"] == []
+    assert second["newOrders"] == ["emp-new"]
+    assert orders.get("emp-2019") is None
+    assert orders.get("emp-last-week") is None

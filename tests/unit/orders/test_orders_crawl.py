@@ -176,6 +176,47 @@ def test_given_an_order_that_shows_up_after_later_ones_when_within_the_overlap_t
     assert orders.checkpoint.watermark == START - timedelta(minutes=1), "watermark never moves back"
 
 
+def test_given_an_order_history_when_the_first_crawl_starts_at_a_date_then_only_later_orders_are_fetched(
+    sim: PlugsurfingSimulator,
+    client: PlugsurfingClient,
+    orders: MemoryOrders,
+    queue: MemoryQueue,
+    clock: ManualClock,
+) -> None:
+    start = START - timedelta(hours=1)
+    add_orders(sim, 3, start - timedelta(days=400), prefix="history")
+    add_orders(sim, 2, start + timedelta(minutes=1), prefix="new")
+
+    report = crawl(client, orders, queue, clock, start_from=start)
+
+    assert report.outcome == "complete"
+    assert sorted(report.new_orders) == ["new-000", "new-001"]
+    assert sorted(queue.sent) == ["new-000", "new-001"], "no order from before the start is fulfilled"
+    assert sim.requests(path_prefix="/drive/emp/v1/orders")[0]["query"]["fromDate"].startswith(
+        "2026-03-02T08:00"
+    )
+
+
+def test_given_a_first_crawl_that_finds_nothing_when_orders_come_later_then_the_start_holds_and_they_come(
+    sim: PlugsurfingSimulator,
+    client: PlugsurfingClient,
+    orders: MemoryOrders,
+    queue: MemoryQueue,
+    clock: ManualClock,
+) -> None:
+    add_orders(sim, 2, START - timedelta(days=30), prefix="history")
+    first = crawl(client, orders, queue, clock, start_from=START)
+    clock.advance(300)
+    add_orders(sim, 1, START + timedelta(seconds=30), prefix="new")
+
+    second = crawl(client, orders, queue, clock, owner="run-2", start_from=clock.now())
+
+    assert first.new_orders == []
+    assert orders.checkpoint.watermark == START + timedelta(seconds=30)
+    assert second.new_orders == ["new-000"], "a later run's own time never replaces the first start"
+    assert queue.sent == ["new-000"]
+
+
 def test_given_an_order_already_assigned_at_plugsurfing_when_first_seen_then_it_is_skipped_not_enqueued(
     sim: PlugsurfingSimulator,
     client: PlugsurfingClient,

@@ -6,6 +6,9 @@
 - Checkpoint: after every page the cursor (with the query it belongs to) is saved in the control
   item, so a crawl stopped by the clock (or killed) resumes with the next page.
 - Watermark: advances only when a crawl completes, to the newest `created` seen.
+- Start: the very first crawl (no watermark yet) fetches from `CrawlConfig.start_from` and makes
+  it the watermark, so an order history from before the backbone is never fetched (or
+  fulfilled). `None` fetches everything.
 - Repeated cursor: the crawl stops (metric `OrderCrawlRepeatedCursor`, alarm) and the next run
   starts over from the watermark.
 - Sweep: every run first re-enqueues orders that wait (BACKORDERED, UNMAPPED) and orders stalled
@@ -56,6 +59,8 @@ class CrawlConfig:
     margin_ms: int = 15_000
     lease: timedelta = timedelta(seconds=150)
     stall_after: timedelta = timedelta(minutes=15)
+    start_from: datetime | None = None
+    """Where the first crawl starts (no watermark yet); None: the whole order history."""
 
 
 @dataclass
@@ -173,9 +178,18 @@ class _Crawl:
 
     def _begin(self) -> None:
         watermark = self.checkpoint.watermark
+        if watermark is None and self.config.start_from is not None:
+            # The first crawl: nothing older than the start, and the start is kept as the
+            # watermark, so a first crawl that finds nothing does not move it to a later run.
+            watermark = self.config.start_from
+            logger.info("first crawl: orders created from the start date on", extra={"start": str(watermark)})
+            run_from: datetime | None = watermark
+        else:
+            run_from = watermark - self.config.overlap if watermark else None
         self.checkpoint = self.checkpoint.model_copy(
             update={
-                "run_from": watermark - self.config.overlap if watermark else None,
+                "watermark": watermark,
+                "run_from": run_from,
                 "cursor": None,
                 "cursors": [],
                 "max_seen": None,

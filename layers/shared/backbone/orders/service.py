@@ -72,6 +72,8 @@ def crawl(settings: OrderCrawlSettings, remaining_ms: Callable[[], int], label: 
             margin_ms=settings.order_crawl_margin_ms,
             lease=timedelta(seconds=settings.order_crawl_lease_seconds),
             stall_after=timedelta(seconds=settings.order_stall_seconds),
+            # Only used by the first crawl (no watermark yet): the configured start, else now.
+            start_from=settings.order_crawl_start or utc_now(),
         ),
     )
     return report.summary()

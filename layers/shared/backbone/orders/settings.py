@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from backbone.settings import PlugsurfingApiSettings
 
@@ -36,6 +36,25 @@ class OrderCrawlSettings(PlugsurfingApiSettings):
     """Longer than the function timeout, so two crawls never overlap."""
     order_stall_seconds: int = Field(default=900, ge=60)
     """Orders in progress not updated for this long are enqueued again by the crawler."""
+    order_crawl_start: datetime | None = None
+    """Parameter OrderCrawlStartDate: orders created before it are never fetched. Empty (None):
+    the time of the first crawl."""
+
+    @field_validator("order_crawl_start", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, str) and len(value.strip()) == 10:  # a date: its midnight, UTC
+            return f"{value.strip()}T00:00:00Z"
+        return value
+
+    @field_validator("order_crawl_start")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("ORDER_CRAWL_START needs a time zone (Z)")
+        return value
 
     @property
     def overlap(self) -> timedelta:
