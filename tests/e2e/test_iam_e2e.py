@@ -175,7 +175,7 @@ def test_given_iam_enforced_when_partners_and_operators_use_the_stack_then_each_
         lambda: "ASSIGNED" in stack.bbctl("orders", "show", f"{run}-A", check=False).stdout, "order ASSIGNED"
     )
     request_id = f"iam-{uuid.uuid4().hex[:12]}"
-    start = {"requestId": request_id, "connectorId": "iam-connector-1", "keyIdentifier": "3633e0e0"}
+    start = {"requestId": request_id, "connectorId": "iam-connector-1", "keyIdentifier": "04523022AA4881"}
     started = signed(stack, "POST", "/internal/sessions", start)
     looked_up = signed(stack, "GET", f"/internal/sessions/{request_id}")
     reconciled = [
