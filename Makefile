@@ -19,10 +19,10 @@ ENV ?= staging
 PYTEST_ARGS ?=
 export AWS_DEFAULT_REGION ?= eu-west-1
 
-.PHONY: help setup run test lint format validate build check-build unit integration e2e bench deploy clean
+.PHONY: help setup run test lint format validate build check-build unit integration test-313 e2e bench deploy clean
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 # --- setup: pinned dependencies into virtualenvs (the SAM CLI and checkov pin their own deps) ---
 $(VENV)/.installed: requirements/dev.txt layers/shared/requirements.txt
@@ -84,11 +84,32 @@ unit: $(VENV)/.installed ## Unit tests only (no network, no AWS)
 integration: $(VENV)/.installed ## Integration tests (moto in-process)
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
+test-313: $(VENV313)/.installed ## Unit and integration tests on CPython 3.13 (the Lambda runtime) only
+	$(VENV313)/bin/python -m pytest tests/unit tests/integration $(PYTEST_ARGS)
+
 e2e: $(VENV)/.installed ## End-to-end tests against the local stack over real HTTP
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
-test: lint build ## Every check and test: lint, template validation, sam build, all test tiers
-	$(PY) -m pytest tests $(PYTEST_ARGS)
+# Every tier on the dev venv's Python; where CPython 3.13 exists, the unit and integration tiers also
+# on it (.venv-313, the same pins), so code that breaks on the runtime Lambda runs cannot pass. The
+# 3.13 run goes alongside the other on the machine's second core (pytest uses one); its output is
+# printed when both are done. Timings: docs/deployment.md, "Cold start and the runtime".
+test: lint build $(if $(PYTHON313),$(VENV313)/.installed) ## Every check and test: lint, template validation, sam build, all test tiers (unit and integration on 3.13 too)
+	@set -u; tmp=$$(mktemp -d); pid=""; \
+	if [ -n "$(PYTHON313)" ]; then \
+		echo "== tests/unit and tests/integration on CPython 3.13 ($(VENV313)), in the background"; \
+		$(VENV313)/bin/python -m pytest tests/unit tests/integration -p no:cacheprovider --basetemp "$$tmp/basetemp" $(PYTEST_ARGS) > "$$tmp/log" 2>&1 & pid=$$!; \
+	else \
+		echo "make: tests on CPython 3.13 skipped. $(NO_PYTHON313)" >&2; \
+	fi; \
+	echo "== every tier on $$($(PY) -c 'import platform; print("CPython", platform.python_version())') ($(VENV))"; \
+	$(PY) -m pytest tests $(PYTEST_ARGS); status=$$?; \
+	if [ -n "$$pid" ]; then \
+		wait $$pid; status313=$$?; \
+		echo "== tests/unit and tests/integration on CPython 3.13 ($(VENV313))"; cat "$$tmp/log"; \
+		[ $$status -ne 0 ] || status=$$status313; \
+	fi; \
+	rm -rf "$$tmp"; exit $$status
 
 bench: $(VENV)/.installed ## Benchmarks (on demand), printed as tables with ratios
 	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
