@@ -9,16 +9,22 @@ SCAN_VENV := .venv-scan
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 SAM := $(SAM_VENV)/bin/sam
+# CPython 3.13, the runtime Lambda runs: it compiles the bytecode the build ships, and the unit and
+# integration tiers run on it too (.venv-313). tools/find_python313.sh says where it looks.
+PYTHON313 := $(shell PYTHON313="$(PYTHON313)" sh tools/find_python313.sh)
+export PYTHON313
+VENV313 := .venv-313
+NO_PYTHON313 := CPython 3.13 (the Lambda runtime) was not found. Put a python3.13 that runs on PATH (Debian 13: apt-get install python3.13 python3.13-venv), or install it with pyenv (pyenv install 3.13), or set PYTHON313=/path/to/python3.13
 ENV ?= staging
 PYTEST_ARGS ?=
 export AWS_DEFAULT_REGION ?= eu-west-1
 
-.PHONY: help setup run test lint format validate build check-build unit integration e2e bench deploy clean
+.PHONY: help setup run test lint format validate build check-build unit integration test-313 e2e bench deploy clean
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-# --- setup: pinned dependencies into three virtualenvs (the SAM CLI and checkov pin their own deps) ---
+# --- setup: pinned dependencies into virtualenvs (the SAM CLI and checkov pin their own deps) ---
 $(VENV)/.installed: requirements/dev.txt layers/shared/requirements.txt
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
 	test -x $(UV) || $(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.9
@@ -38,7 +44,15 @@ $(SCAN_VENV)/.installed: requirements/scan.txt $(VENV)/.installed
 	$(UV) pip sync --quiet --python $(SCAN_VENV)/bin/python requirements/scan.txt
 	touch $@
 
-setup: $(VENV)/.installed $(SAM_VENV)/.installed $(SCAN_VENV)/.installed ## Install pinned dependencies (.venv, .venv-sam, .venv-scan)
+# The same pins as .venv, on the runtime Lambda runs.
+$(VENV313)/.installed: requirements/dev.txt layers/shared/requirements.txt $(VENV)/.installed
+	@test -n "$(PYTHON313)" || { echo "make: $(NO_PYTHON313)" >&2; exit 1; }
+	test -x $(VENV313)/bin/python || $(UV) venv --quiet --python "$(PYTHON313)" $(VENV313)
+	$(UV) pip sync --quiet --python $(VENV313)/bin/python requirements/dev.txt
+	printf '%s\n' "$(CURDIR)/layers/shared" "$(CURDIR)/tools" > "$$($(VENV313)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/backbone-dev.pth"
+	touch $@
+
+setup: $(VENV)/.installed $(SAM_VENV)/.installed $(SCAN_VENV)/.installed $(if $(PYTHON313),$(VENV313)/.installed) ## Install pinned dependencies (.venv, .venv-sam, .venv-scan, and .venv-313 where CPython 3.13 exists)
 
 # --- run locally: the whole product on this machine (no AWS account, no Docker) ---
 run: $(VENV)/.installed ## Set up and run the local stack in the foreground (Ctrl-C stops it)
@@ -61,7 +75,8 @@ format: $(VENV)/.installed ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-build: setup ## sam build: layer and functions for python3.13/arm64, offline, no Docker
+build: setup ## sam build: layer and functions for python3.13/arm64 with cp313 bytecode, offline, no Docker
+	@test -n "$(PYTHON313)" || { echo "make: $(NO_PYTHON313)" >&2; exit 1; }
 	PIP="$(CURDIR)/$(PY) -m pip" $(SAM) build --template template.yaml
 	$(PY) tools/check_build.py .aws-sam/build
 
@@ -71,11 +86,32 @@ unit: $(VENV)/.installed ## Unit tests only (no network, no AWS)
 integration: $(VENV)/.installed ## Integration tests (moto in-process)
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
+test-313: $(VENV313)/.installed ## Unit and integration tests on CPython 3.13 (the Lambda runtime) only
+	$(VENV313)/bin/python -m pytest tests/unit tests/integration $(PYTEST_ARGS)
+
 e2e: $(VENV)/.installed ## End-to-end tests against the local stack over real HTTP
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
-test: lint build ## Every check and test: lint, template validation, sam build, all test tiers
-	$(PY) -m pytest tests $(PYTEST_ARGS)
+# Every tier on the dev venv's Python; where CPython 3.13 exists, the unit and integration tiers also
+# on it (.venv-313, the same pins), so code that breaks on the runtime Lambda runs cannot pass. The
+# 3.13 run goes alongside the other on the machine's second core (pytest uses one); its output is
+# printed when both are done. Timings: docs/deployment.md, "Cold start and the runtime".
+test: lint build $(if $(PYTHON313),$(VENV313)/.installed) ## Every check and test: lint, template validation, sam build, all test tiers (unit and integration on 3.13 too)
+	@set -u; tmp=$$(mktemp -d); pid=""; \
+	if [ -n "$(PYTHON313)" ]; then \
+		echo "== tests/unit and tests/integration on CPython 3.13 ($(VENV313)), in the background"; \
+		$(VENV313)/bin/python -m pytest tests/unit tests/integration -p no:cacheprovider --basetemp "$$tmp/basetemp" $(PYTEST_ARGS) > "$$tmp/log" 2>&1 & pid=$$!; \
+	else \
+		echo "make: tests on CPython 3.13 skipped. $(NO_PYTHON313)" >&2; \
+	fi; \
+	echo "== every tier on $$($(PY) -c 'import platform; print("CPython", platform.python_version())') ($(VENV))"; \
+	$(PY) -m pytest tests $(PYTEST_ARGS); status=$$?; \
+	if [ -n "$$pid" ]; then \
+		wait $$pid; status313=$$?; \
+		echo "== tests/unit and tests/integration on CPython 3.13 ($(VENV313))"; cat "$$tmp/log"; \
+		[ $$status -ne 0 ] || status=$$status313; \
+	fi; \
+	rm -rf "$$tmp"; exit $$status
 
 bench: $(VENV)/.installed ## Benchmarks (on demand), printed as tables with ratios
 	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -1,50 +1,117 @@
-"""Cold init: how long a fresh interpreter takes to import each function's handler module.
+"""Cold init as Lambda pays it: how long CPython 3.13 takes to import each function's handler.
 
-For every function in template.yaml, the handler is imported in fresh interpreters with the
-environment the template and the Lambda runtime give it (so module-level clients and settings are
-really created, and libraries take their in-Lambda paths), and compared with the floor every
-Python Lambda that talks to AWS pays: `import boto3; boto3.client("dynamodb")`, timed in the same
-rounds. Target: ≤ 1.3× the floor.
+Lambda runs python3.13 with its code read-only: Python cannot write `__pycache__`, so a module
+shipped without bytecode is compiled on every cold start. This benchmark builds a replica of what
+`make build` ships, with the build's own rules (layers/shared/Makefile, functions/function.mk)
+but the wheels of this machine's platform instead of arm64, so that it can run here, and times
+fresh CPython 3.13 interpreters (`-I -B`: nothing but the artifacts on the path, no .pyc written
+during the run) importing each handler with the environment the template and the Lambda runtime
+give it (module-level clients and settings are really created, libraries take their in-Lambda
+paths). Two columns, each measured the same way:
 
-Usage: .venv/bin/python benchmarks/cold_init.py [--runs 7] [--quick]
+- as built: the replica with the bytecode the build ships;
+- without bytecode: the same files, every `__pycache__` removed (as the layer shipped before).
+
+Each is compared with the floor every Python Lambda that talks to AWS pays, `import boto3;
+boto3.client("dynamodb")`, imported from the same copy of the layer and timed just before the
+function, so each function is paired with its own floor and machine drift moves both alike.
+Target: as built, every function ≤ 1.3× its floor.
+
+`--importtime` prints, instead, where each handler's import time goes (`python -X importtime`,
+as built, median of the runs): the top modules by their own time, grouped by top-level package.
+
+Usage: .venv/bin/python benchmarks/cold_init.py [--runs 7] [--quick] [--python PYTHON313]
+                                                [--importtime] [--only NAME ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from devstack.template import Template
 
 REPO = Path(__file__).resolve().parents[1]
+REPLICA = REPO / ".aws-sam" / "bench-cold-init"
 
 TARGET = 1.3
 FLOOR = 'import boto3; boto3.client("dynamodb")'
 FLOOR_NAME = "floor: boto3 + dynamodb client"
-TIMER = "import time; t0 = time.perf_counter(); {code}; print(time.perf_counter() - t0)"
+# sys.path as Lambda has it: the function's folder (/var/task), then the layer (/opt/python).
+TIMER = (
+    "import sys; sys.path[:0] = {path!r}; import time; t0 = time.{clock}(); {code}; "
+    "print(time.{clock}() - t0)"
+)
+# cpu: the interpreter's own CPU time (user + system), which other processes on a shared machine
+# do not inflate as they do wall time; importing is CPU work (files come from the page cache).
+CLOCKS = {"cpu": "process_time", "wall": "perf_counter"}
 BASE_ENV = {
     "AWS_DEFAULT_REGION": "eu-west-1",
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",
     "PATH": os.environ.get("PATH", ""),
 }
+COLUMNS = ("as built", "without bytecode")
 
 
-def time_import(code: str, env: dict[str, str], pythonpath: list[Path]) -> float:
-    """Seconds one fresh interpreter takes to run `code` (an import)."""
-    full_env = {**BASE_ENV, **env, "PYTHONPATH": os.pathsep.join(map(str, pythonpath))}
-    out = subprocess.run(
-        [sys.executable, "-c", TIMER.format(code=code)],
-        env=full_env,
-        capture_output=True,
-        text=True,
-        check=True,
+@dataclass(frozen=True)
+class Function:
+    name: str
+    module: str  # the handler's module
+    folder: Path  # its source folder (CodeUri)
+    env: dict[str, str]
+
+
+def find_python313() -> str:
+    found = subprocess.run(
+        ["sh", str(REPO / "tools" / "find_python313.sh")], capture_output=True, text=True, check=False
     )
-    return float(out.stdout.strip().splitlines()[-1])
+    if found.returncode != 0 or not found.stdout.strip():
+        raise SystemExit(
+            f"cold_init: CPython 3.13 not found; {found.stderr.strip()} (set PYTHON313 or --python)"
+        )
+    return found.stdout.strip()
+
+
+def build_replica(python313: str, functions: dict[str, Function]) -> dict[str, Path]:
+    """What `make build` ships, for this machine's platform: `REPLICA/as built/<artifact>` with
+    bytecode, `REPLICA/without bytecode/<artifact>` the same files without."""
+    shutil.rmtree(REPLICA, ignore_errors=True)
+    built = REPLICA / COLUMNS[0]
+    make = ["make", "--no-print-directory", "-s", f"PYTHON313={python313}"]
+    pip = f"PIP={sys.executable} -m pip"
+    layer = built / "SharedLayer"
+    layer.mkdir(parents=True)
+    # PLATFORM_FLAGS empty: pip takes this machine's wheels for cp313 (the layer targets arm64).
+    _quietly(
+        [
+            *make,
+            "-C",
+            str(REPO / "layers/shared"),
+            "build-SharedLayer",
+            f"ARTIFACTS_DIR={layer}",
+            pip,
+            "PLATFORM_FLAGS=",
+        ]
+    )
+    for name, function in functions.items():
+        (built / name).mkdir()
+        _quietly([*make, "-C", str(function.folder), f"build-{name}", f"ARTIFACTS_DIR={built / name}"])
+    shutil.copytree(built, REPLICA / COLUMNS[1], ignore=shutil.ignore_patterns("__pycache__"), symlinks=True)
+    return {column: REPLICA / column for column in COLUMNS}
+
+
+def _quietly(command: list[str]) -> None:
+    done = subprocess.run(command, check=False, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"cold_init: {' '.join(command)} failed:\n{done.stdout}{done.stderr}")
 
 
 def lambda_runtime_env(name: str, handler: str, folder: Path, props: dict[str, object]) -> dict[str, str]:
@@ -53,6 +120,7 @@ def lambda_runtime_env(name: str, handler: str, folder: Path, props: dict[str, o
     X-Ray clients for centralised sampling (~330 ms here), as it does in a real function."""
     return {
         "LAMBDA_TASK_ROOT": str(folder),
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
         "AWS_LAMBDA_FUNCTION_NAME": name,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(props.get("MemorySize", 128)),
         "AWS_EXECUTION_ENV": f"AWS_Lambda_{props.get('Runtime', 'python3.13')}",
@@ -61,7 +129,7 @@ def lambda_runtime_env(name: str, handler: str, folder: Path, props: dict[str, o
     }
 
 
-def functions(template: Template) -> dict[str, tuple[str, Path, dict[str, str]]]:
+def template_functions(template: Template) -> dict[str, Function]:
     found = {}
     for name in template.of_type("AWS::Serverless::Function"):
         props = template.properties(name)
@@ -69,49 +137,149 @@ def functions(template: Template) -> dict[str, tuple[str, Path, dict[str, str]]]
         folder = template.resolve_path(str(props["CodeUri"]))
         env |= lambda_runtime_env(name, str(props["Handler"]), folder, props)
         module = str(props["Handler"]).rpartition(".")[0]
-        found[name] = (module, folder, env)
+        found[name] = Function(name, module, folder, env)
+    return dict(sorted(found.items()))
+
+
+def run313(
+    python313: str, code: str, path: list[Path], env: dict[str, str], *flags: str, clock: str = "cpu"
+) -> subprocess.CompletedProcess[str]:
+    """A fresh interpreter as Lambda starts one: isolated (-I: only `path` and the interpreter's
+    own library), and -B: it writes no .pyc, as it cannot on Lambda's read-only code."""
+    script = TIMER.format(path=[str(p) for p in path], code=code, clock=CLOCKS[clock])
+    done = subprocess.run(
+        [python313, "-I", "-B", *flags, "-c", script],
+        env={**BASE_ENV, **env},
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        raise SystemExit(f"cold_init: {code} failed under {python313}:\n{done.stderr}")
+    return done
+
+
+def time_import(python313: str, clock: str, code: str, path: list[Path], env: dict[str, str]) -> float:
+    """Seconds one fresh interpreter takes to run `code` (an import), on `clock`."""
+    return float(run313(python313, code, path, env, clock=clock).stdout.strip().splitlines()[-1])
+
+
+def cases(functions: dict[str, Function], root: Path) -> dict[str, tuple[str, list[Path], dict[str, str]]]:
+    layer = root / "SharedLayer" / "python"
+    found = {FLOOR_NAME: (FLOOR, [layer], {})}
+    for name, function in functions.items():
+        found[name] = (f"import {function.module}", [root / name, layer], function.env)
     return found
+
+
+def measure(
+    python313: str, functions: dict[str, Function], roots: dict[str, Path], runs: int, clock: str
+) -> int:
+    by_column = {column: cases(functions, root) for column, root in roots.items()}
+    samples = {column: collections.defaultdict(list) for column in COLUMNS}
+    floors = {column: collections.defaultdict(list) for column in COLUMNS}
+    ratios = {column: collections.defaultdict(list) for column in COLUMNS}
+    # The first round warms the OS file cache and is discarded. Then, pair by pair, each function
+    # right after a floor from the same copy of the layer, its ratio taken against that floor.
+    for round_ in range(runs + 1):
+        for name in functions:
+            for column in COLUMNS:
+                floor_case, case = by_column[column][FLOOR_NAME], by_column[column][name]
+                floor = time_import(python313, clock, *floor_case)
+                seconds = time_import(python313, clock, *case)
+                if round_:
+                    floors[column][name].append(floor)
+                    samples[column][name].append(seconds)
+                    ratios[column][name].append(seconds / floor)
+
+    version = run313(python313, "import platform; print(platform.python_version())", [], {}).stdout.split()[0]
+    print(f"\nCold init, CPython {version}, code read-only (no .pyc written), {clock} time, median of {runs}")
+    print(f"fresh interpreters each; every function paired with its own floor ({FLOOR!r})")
+    print("timed just before, from the same copy of the layer. Target: as built ≤ 1.3× the floor.\n")
+    print(
+        "| function | as built ms | its floor ms | ratio "
+        "| without bytecode ms | its floor ms | ratio | as built ≤ 1.3× |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    worst = {column: 0.0 for column in COLUMNS}
+    for name in functions:
+        cells = []
+        for column in COLUMNS:
+            ratio = statistics.median(ratios[column][name])
+            worst[column] = max(worst[column], ratio)
+            ms = statistics.median(samples[column][name]) * 1000
+            floor_ms = statistics.median(floors[column][name]) * 1000
+            cells += [f"{ms:,.0f}", f"{floor_ms:,.0f}", f"{ratio:.2f}×"]
+        verdict = "ok" if statistics.median(ratios[COLUMNS[0]][name]) <= TARGET else "over"
+        print(f"| {name} | {' | '.join(cells)} | {verdict} |")
+    print(
+        f"\nworst ratio as built: {worst[COLUMNS[0]]:.2f}× (target ≤ {TARGET}×); "
+        f"without bytecode: {worst[COLUMNS[1]]:.2f}×"
+    )
+    return 0
+
+
+def importtime(python313: str, functions: dict[str, Function], root: Path, runs: int, top: int) -> int:
+    """Per handler (as built), the modules whose own import time is largest, grouped by top-level
+    package, median of `runs` fresh interpreters; and the handler's total."""
+    layer = root / "SharedLayer" / "python"
+    print(f"\nImport time by top-level package (own time of its modules), as built, median of {runs} runs\n")
+    for name, function in functions.items():
+        per_run: list[dict[str, float]] = []
+        totals = []
+        for _ in range(runs):
+            out = run313(
+                python313, f"import {function.module}", [root / name, layer], function.env, "-X", "importtime"
+            )
+            by_package: dict[str, float] = collections.defaultdict(float)
+            total = 0.0
+            for line in out.stderr.splitlines():
+                if not line.startswith("import time:") or "self [us]" in line:
+                    continue
+                self_us, cumulative_us, module = line.removeprefix("import time:").split("|")
+                by_package[module.strip().split(".")[0]] += int(self_us) / 1000
+                if module.strip() == function.module:
+                    total = int(cumulative_us) / 1000
+            per_run.append(by_package)
+            totals.append(total)
+        packages = {package for run in per_run for package in run}
+        medians = {
+            package: statistics.median(run.get(package, 0.0) for run in per_run) for package in packages
+        }
+        ranked = sorted(medians.items(), key=lambda item: -item[1])[:top]
+        listed = ", ".join(f"{package} {ms:.0f}" for package, ms in ranked)
+        print(f"- {name} ({function.module}, {statistics.median(totals):.0f} ms): {listed}")
+    return 0
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="3 runs per row")
+    parser.add_argument("--python", default=os.environ.get("PYTHON313") or None, help="a CPython 3.13")
+    parser.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="cpu",
+        help="cpu (default: the interpreter's CPU time) or wall",
+    )
+    parser.add_argument("--importtime", action="store_true", help="where import time goes, per handler")
+    parser.add_argument("--top", type=int, default=10, help="packages listed per handler with --importtime")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="only these functions (template names)")
+    parser.add_argument("--reuse", action="store_true", help="reuse the replica of the last run")
     args = parser.parse_args()
     runs = 3 if args.quick else args.runs
-    layer = REPO / "layers" / "shared"
-
-    cases = {FLOOR_NAME: (FLOOR, {}, [layer])}
-    template = Template(REPO / "template.yaml", {"Stage": "local"})
-    for name, (module, folder, env) in sorted(functions(template).items()):
-        cases[name] = (f"import {module}", env, [folder, layer])
-    # Pairs: each function right after a floor import, its ratio taken against that floor, so a
-    # machine that speeds up or slows down during the run moves both sides of a ratio alike.
-    # The first round is discarded (it writes .pyc files).
-    floor_case = cases.pop(FLOOR_NAME)
-    samples: dict[str, list[float]] = {name: [] for name in [FLOOR_NAME, *cases]}
-    ratios: dict[str, list[float]] = {name: [] for name in cases}
-    for round_ in range(runs + 1):
-        for name, case in cases.items():
-            floor, seconds = time_import(*floor_case), time_import(*case)
-            if round_ == 0:
-                continue
-            samples[FLOOR_NAME].append(floor)
-            samples[name].append(seconds)
-            ratios[name].append(seconds / floor)
-
-    print(f"\nCold init, median of {runs} fresh interpreters each (Python {sys.version.split()[0]})\n")
-    print("| function | import ms | ratio to the floor timed just before | target ≤ 1.3× |")
-    print("| --- | ---: | ---: | --- |")
-    worst = 0.0
-    print(f"| {FLOOR_NAME} | {statistics.median(samples[FLOOR_NAME]) * 1000:.0f} | 1.00× |  |")
-    for name in cases:
-        ratio = statistics.median(ratios[name])
-        worst = max(worst, ratio)
-        verdict = "ok" if ratio <= TARGET else "over"
-        print(f"| {name} | {statistics.median(samples[name]) * 1000:.0f} | {ratio:.2f}× | {verdict} |")
-    print(f"\nworst function ratio: {worst:.2f}×")
-    return 0
+    python313 = args.python or find_python313()
+    functions = template_functions(Template(REPO / "template.yaml", {"Stage": "local"}))
+    if args.only:
+        functions = {name: functions[name] for name in args.only}
+    if args.reuse and all((REPLICA / column).is_dir() for column in COLUMNS):
+        roots = {column: REPLICA / column for column in COLUMNS}
+    else:
+        roots = build_replica(python313, functions)
+    if args.importtime:
+        return importtime(python313, functions, roots[COLUMNS[0]], runs, args.top)
+    return measure(python313, functions, roots, runs, args.clock)
 
 
 if __name__ == "__main__":

@@ -75,10 +75,18 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
 
 
 logger = Logger(utc=True, logger_formatter=RedactingFormatter(utc=True))
-# Only the libraries the product calls through: boto3/botocore (AWS) and httpx (Plugsurfing).
-# Tracer() alone patches every library X-Ray knows that is importable, importing each on a cold start.
-tracer = Tracer(patch_modules=["botocore", "httpx"])
+# Only botocore (AWS) here: Tracer() alone patches every library X-Ray knows that is importable,
+# importing each on a cold start. httpx (Plugsurfing) is patched by the partner client module
+# (`trace_httpx`), so only functions that call partners import it.
+tracer = Tracer(patch_modules=["botocore"])
 metrics = Metrics()
+
+
+def trace_httpx() -> None:
+    """Record httpx calls (the partner APIs) as X-Ray subsegments. Called once by the partner
+    HTTP client module; patching twice is a no-op, and nothing is patched when tracing is off."""
+    tracer.patch(modules=["httpx"])
+
 
 __all__ = [
     "REDACTED",
@@ -89,6 +97,7 @@ __all__ = [
     "put_breakdown_metrics",
     "record_scope",
     "redact",
+    "trace_httpx",
     "tracer",
 ]
 

@@ -17,10 +17,10 @@ from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import BaseModel, ConfigDict, Json, model_validator
 
 from backbone.cdr.envelope import CdrEnvelope, CdrSource
+from backbone.sqs import SqsRecordModel
 from backbone.timeutil import from_storage, to_storage
 
 CURRENT_SK = "CDR"

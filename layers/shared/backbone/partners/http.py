@@ -14,9 +14,11 @@ from typing import Any, Self
 
 import httpx
 
-from backbone.observability import logger
+from backbone.observability import logger, trace_httpx
 from backbone.partners.errors import PartnerError, error_from_response, parsed_body
 from backbone.partners.retry import RetryPolicy, describe
+
+trace_httpx()
 
 DEFAULT_CONNECT_TIMEOUT = 3.0
 DEFAULT_READ_TIMEOUT = 10.0
