@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
+from waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -43,15 +43,6 @@ def session_post(session_id: str, *, final: bool, energy: str, cost: str | None 
     if cost:
         parts.append(f'"calculated-cost": {{"amount": {cost}, "currency": "EUR"}}')
     return ('{"session-post": {' + ", ".join(parts) + "}}").encode()
-
-
-def eventually(probe: Callable[[], Any], timeout: float = 90.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if (value := probe()) is not None:
-            return value
-        time.sleep(0.5)
-    pytest.fail("timed out waiting for the CDR pipeline")
 
 
 @pytest.fixture(scope="module")

@@ -6,27 +6,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from waiting import eventually
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import RunningStack
 
 pytestmark = pytest.mark.e2e
-
-
-def eventually(probe: Callable[[], Any], timeout_s: float = 15.0) -> Any:
-    """Poll until `probe` returns something truthy (asynchronous pollers need a moment)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"condition not met within {timeout_s} s")
 
 
 def invocations_of(stack: RunningStack, function: str) -> list[dict[str, Any]]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,6 +25,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
+from waiting import eventually
 
 from tests.e2e.conftest import REPO_ROOT, start_devstack, stop_devstack
 
@@ -54,16 +54,6 @@ def iam_stack() -> Iterator[tuple[RunningStack, dict[str, str]]]:
             yield running, info["function_roles"]
         finally:
             stop_devstack(process)
-
-
-def eventually(probe: Callable[[], Any], what: str, timeout_s: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"{what} not met within {timeout_s} s")
 
 
 def as_function(stack: RunningStack, role_arn: str, service: str) -> Any:

@@ -6,29 +6,18 @@ throttle is delivered later, not lost. Operator steps go through `python -m bbct
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from waiting import eventually
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import RunningStack
 
 pytestmark = pytest.mark.e2e
-
-
-def eventually(probe: Callable[[], Any], timeout_s: float = 60.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"{what} not met within {timeout_s} s")
 
 
 def bbctl(stack: RunningStack, *args: str, check: bool = True) -> str:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import secrets
 import subprocess
-import time
-from collections.abc import Callable
 from typing import Any
 
 import boto3
 import httpx
 import pytest
+from waiting import eventually
 
 from backbone.keys.store import KeyStore
 from backbone.oioi.identifiers import uid_to_key_identifier
@@ -30,16 +29,6 @@ def bbctl(stack: Any, *args: str) -> subprocess.CompletedProcess[str]:
 def sim_emp_key(stack: Any, sent_identifier: str) -> dict[str, Any] | None:
     state = httpx.get(f"{stack.sim_url}/_sim/state", timeout=10).json()
     return next((k for k in state["empKeys"] if k["sentKeyIdentifier"] == sent_identifier), None)
-
-
-def eventually(check: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + SYNC_TIMEOUT_S
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.5)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def whitelist_now(stack: Any) -> list[str]:

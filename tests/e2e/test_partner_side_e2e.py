@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from boto3.dynamodb.types import TypeSerializer
+from waiting import eventually
 
 from backbone.keys.model import ChargingKey, KeyState
 from backbone.oioi.identifiers import uid_to_key_identifier, validate_evse_id
@@ -23,15 +24,6 @@ pytestmark = pytest.mark.e2e
 PARTNER_IDENTIFIER = "123456-123456-abcdef-abc123-456def"  # the spec's example identifier
 MESSAGES = "connector-post-status,rfid-verify,session-post,station-post"
 ID_SHAPES = ["glossary", "real-world"]
-
-
-def eventually(probe: Callable[[], Any], timeout: float = 90.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if (value := probe()) is not None:
-            return value
-        time.sleep(0.5)
-    pytest.fail("timed out waiting for the stack")
 
 
 @pytest.fixture(scope="module")

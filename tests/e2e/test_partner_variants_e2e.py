@@ -9,28 +9,18 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 from test_sessions_e2e import signed
+from waiting import eventually
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import RunningStack
 
 pytestmark = pytest.mark.e2e
-
-
-def eventually(probe: Callable[[], Any], what: str, timeout_s: float = 90.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"{what} not met within {timeout_s} s")
 
 
 def sim(stack: RunningStack, method: str, path: str, body: Any = None) -> Any:

@@ -5,9 +5,8 @@ CDR (docs/session-poller.md, "Walkthrough"). EMP mode, the template's default.""
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -29,16 +29,6 @@ def signed(stack: Any, method: str, path: str, body: dict[str, Any] | None = Non
     request = AWSRequest(method=method, url=url, data=data, headers={"Content-Type": "application/json"})
     SigV4Auth(Credentials("testing", "testing"), "execute-api", stack.region).add_auth(request)
     return httpx.request(method, url, content=data, headers=dict(request.headers.items()), timeout=30)
-
-
-def eventually(check: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + TIMEOUT_S
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.5)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -103,7 +93,7 @@ def our_key_at_plugsurfing(stack: Any, tmp_path: Path) -> str:
         state = httpx.get(f"{stack.sim_url}/_sim/state", timeout=10).json()
         return any(key["sentKeyIdentifier"] == identifier for key in state["empKeys"])
 
-    eventually(created, f"key {uid} created at the simulator")
+    eventually(created, f"key {uid} created at the simulator", TIMEOUT_S)
     return uid
 
 
