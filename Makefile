@@ -92,11 +92,13 @@ test-313: $(VENV313)/.installed ## Unit and integration tests on CPython 3.13 (t
 e2e: $(VENV)/.installed ## End-to-end tests against the local stack over real HTTP
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
-# Every tier on the dev venv's Python; where CPython 3.13 exists, the unit and integration tiers also
-# on it (.venv-313, the same pins), so code that breaks on the runtime Lambda runs cannot pass. The
-# 3.13 run goes alongside the other on the machine's second core (pytest uses one); its output is
-# printed when both are done. Timings: docs/deployment.md, "Cold start and the runtime".
-test: lint build $(if $(PYTHON313),$(VENV313)/.installed) ## Every check and test: lint, template validation, sam build, all test tiers (unit and integration on 3.13 too)
+# Lint, build and every tier on the dev venv's Python; where CPython 3.13 exists, the unit and
+# integration tiers also on it (.venv-313, the same pins), so code that breaks on the runtime Lambda
+# runs cannot pass. The 3.13 run starts first and goes on in the background, on the machine's second
+# core, while lint, build and the other run (each mostly on one core) take the first; e2e comes last,
+# when the 3.13 run is over, so its timing-sensitive tests do not share the machine with it. The
+# 3.13 output is printed when both are done. Timings: docs/deployment.md, "Cold start and the runtime".
+test: setup ## Every check and test: lint, template validation, sam build, all test tiers (unit and integration on 3.13 too)
 	@set -u; tmp=$$(mktemp -d); pid=""; \
 	if [ -n "$(PYTHON313)" ]; then \
 		echo "== tests/unit and tests/integration on CPython 3.13 ($(VENV313)), in the background"; \
@@ -104,10 +106,14 @@ test: lint build $(if $(PYTHON313),$(VENV313)/.installed) ## Every check and tes
 	else \
 		echo "make: tests on CPython 3.13 skipped. $(NO_PYTHON313)" >&2; \
 	fi; \
-	echo "== every tier on $$($(PY) -c 'import platform; print("CPython", platform.python_version())') ($(VENV))"; \
-	$(PY) -m pytest tests $(PYTEST_ARGS); status=$$?; \
+	status=0; \
+	$(MAKE) --no-print-directory lint build || status=$$?; \
+	if [ $$status -eq 0 ]; then \
+		echo "== every tier on $$($(PY) -c 'import platform; print("CPython", platform.python_version())') ($(VENV))"; \
+		$(PY) -m pytest tests/unit tests/integration tests/e2e $(PYTEST_ARGS) || status=$$?; \
+	fi; \
 	if [ -n "$$pid" ]; then \
-		wait $$pid; status313=$$?; \
+		status313=0; wait $$pid || status313=$$?; \
 		echo "== tests/unit and tests/integration on CPython 3.13 ($(VENV313))"; cat "$$tmp/log"; \
 		[ $$status -ne 0 ] || status=$$status313; \
 	fi; \
