@@ -47,7 +47,7 @@ import boto3  # noqa: E402
 import handler_oioi_receiver  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from backbone.keys.model import ChargingKey, KeyState  # noqa: E402
+from backbone.keys.models import ChargingKey, KeyState  # noqa: E402
 from backbone.receiver.dynamo import CLIENT_CONFIG, to_attributes  # noqa: E402
 
 

@@ -42,7 +42,7 @@ os.environ.update(
 )
 
 from backbone.keys.logic import new_key  # noqa: E402
-from backbone.keys.model import ChargingKey  # noqa: E402
+from backbone.keys.models import ChargingKey  # noqa: E402
 from backbone.observability import metrics  # noqa: E402
 from backbone.sessions.commands import CommandDependencies, request_stop, submit_start  # noqa: E402
 from backbone.sessions.errors import PartnerSessionGone, SessionFinished  # noqa: E402

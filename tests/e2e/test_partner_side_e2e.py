@@ -16,7 +16,7 @@ import pytest
 from boto3.dynamodb.types import TypeSerializer
 from waiting import eventually
 
-from backbone.keys.model import ChargingKey, KeyState
+from backbone.keys.models import ChargingKey, KeyState
 from backbone.oioi.identifiers import uid_to_key_identifier, validate_evse_id
 
 pytestmark = pytest.mark.e2e

@@ -16,7 +16,7 @@ import boto3
 import httpx
 import pytest
 
-from backbone.keys.model import ChargingKey, KeyState
+from backbone.keys.models import ChargingKey, KeyState
 from backbone.keys.rule import may_charge
 from backbone.keys.store import KeyStore
 from backbone.oioi.identifiers import uid_to_key_identifier

@@ -32,11 +32,11 @@ from aws_lambda_powertools.utilities import parameters
 
 from backbone.observability import logger, metrics
 from backbone.partners.errors import PartnerError
+from backbone.partners.factory import oioi_client, plugsurfing_client
 from backbone.partners.retry import RetryPolicy
 from backbone.receiver.access import issue_key
 from backbone.receiver.access_store import DynamoPartnerAccess
 from backbone.receiver.dispatch import ACCEPTED_MESSAGES
-from backbone.secrets import oioi_client_from, plugsurfing_client_from
 from backbone.settings import OioiClientSettings, PlugsurfingApiSettings, load_settings
 
 PLUGSURFING_KEY = "ps-live-3b9f0c2e7a1d4f6b8e5c"  # test values, asserted absent from every output
@@ -109,8 +109,8 @@ def env(aws: boto3.Session, resources: dict[str, str], monkeypatch: pytest.Monke
         load_settings,
         handler_oioi_receiver.backends,
         handler_oioi_authorizer.partner_access,
-        plugsurfing_client_from,
-        oioi_client_from,
+        plugsurfing_client,
+        oioi_client,
     )
     for cached in caches:
         cached.cache_clear()
@@ -217,8 +217,8 @@ def test_given_partner_errors_then_our_plugsurfing_and_oioi_keys_are_in_no_log_l
     monkeypatch.setenv("PLUGSURFING_API_KEY_SECRET", resources["PlugsurfingApiKeySecret"])
     monkeypatch.setenv("OIOI_ENDPOINT_URL", OIOI_ENDPOINT)
     monkeypatch.setenv("OIOI_API_KEY_SECRET", resources["OioiApiKeySecret"])
-    plugsurfing = fast(plugsurfing_client_from(load_settings(PlugsurfingApiSettings)))
-    oioi = fast(oioi_client_from(load_settings(OioiClientSettings)))
+    plugsurfing = fast(plugsurfing_client(load_settings(PlugsurfingApiSettings)))
+    oioi = fast(oioi_client(load_settings(OioiClientSettings)))
 
     calls: list[Callable[[], object]] = [
         lambda: list(plugsurfing.list_charging_keys()),  # 500 three times, then ServerError

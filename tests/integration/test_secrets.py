@@ -12,13 +12,8 @@ import pytest
 import respx
 from aws_lambda_powertools.utilities import parameters
 
-from backbone.secrets import (
-    SecretFormatError,
-    get_api_key,
-    get_partner_identifier,
-    oioi_client_from,
-    plugsurfing_client_from,
-)
+from backbone.aws.secrets import SecretFormatError, get_api_key, get_partner_identifier
+from backbone.partners.factory import oioi_client, plugsurfing_client
 from backbone.settings import OioiClientSettings, PlugsurfingApiSettings
 
 DRIVE_BASE = "https://drive-api-stage.plugsurfing.com/drive"
@@ -30,12 +25,12 @@ def secrets(aws: boto3.Session) -> Iterator[object]:
     """A Secrets Manager client, with Powertools' cache and our client factories emptied around
     each test so no value or client leaks from one test to the next."""
     parameters.clear_caches()
-    plugsurfing_client_from.cache_clear()
-    oioi_client_from.cache_clear()
+    plugsurfing_client.cache_clear()
+    oioi_client.cache_clear()
     yield aws.client("secretsmanager")
     parameters.clear_caches()
-    plugsurfing_client_from.cache_clear()
-    oioi_client_from.cache_clear()
+    plugsurfing_client.cache_clear()
+    oioi_client.cache_clear()
 
 
 @pytest.mark.parametrize(
@@ -124,17 +119,17 @@ def test_given_the_default_max_age_when_the_secret_is_gone_then_the_cached_key_i
 def test_given_settings_when_building_clients_twice_then_the_same_client_is_reused(secrets: object) -> None:
     plugsurfing = PlugsurfingApiSettings(drive_api_base_url=DRIVE_BASE, plugsurfing_api_key_secret="ps")
     oioi = OioiClientSettings(oioi_endpoint_url=OIOI_ENDPOINT, oioi_api_key_secret="oioi")
-    assert plugsurfing_client_from(plugsurfing) is plugsurfing_client_from(plugsurfing)
-    assert oioi_client_from(oioi) is oioi_client_from(oioi)
+    assert plugsurfing_client(plugsurfing) is plugsurfing_client(plugsurfing)
+    assert oioi_client(oioi) is oioi_client(oioi)
 
 
 def test_given_secrets_when_the_clients_call_then_each_sends_its_key_in_its_header(secrets: object) -> None:
     secrets.create_secret(Name="ps", SecretString=json.dumps({"apiKey": "drive-key"}))  # type: ignore[attr-defined]
     secrets.create_secret(Name="oioi", SecretString="oioi-key")  # type: ignore[attr-defined]
-    drive = plugsurfing_client_from(
+    drive = plugsurfing_client(
         PlugsurfingApiSettings(drive_api_base_url=DRIVE_BASE, plugsurfing_api_key_secret="ps")
     )
-    oioi = oioi_client_from(OioiClientSettings(oioi_endpoint_url=OIOI_ENDPOINT, oioi_api_key_secret="oioi"))
+    oioi = oioi_client(OioiClientSettings(oioi_endpoint_url=OIOI_ENDPOINT, oioi_api_key_secret="oioi"))
     with respx.mock(assert_all_called=True) as partner:
         drive_route = partner.post(f"{DRIVE_BASE}/v1/users/u1/sessions/s1/stop").mock(
             return_value=httpx.Response(200)
@@ -153,7 +148,7 @@ def test_given_a_rotated_secret_when_the_cache_expires_then_the_same_client_send
 ) -> None:
     secrets.create_secret(Name="ps", SecretString="old-key")  # type: ignore[attr-defined]
     settings = PlugsurfingApiSettings(drive_api_base_url=DRIVE_BASE, plugsurfing_api_key_secret="ps")
-    client = plugsurfing_client_from(settings)
+    client = plugsurfing_client(settings)
     with respx.mock() as partner:
         route = partner.post(f"{DRIVE_BASE}/v1/users/u1/sessions/s1/stop").mock(
             return_value=httpx.Response(200)
@@ -161,5 +156,5 @@ def test_given_a_rotated_secret_when_the_cache_expires_then_the_same_client_send
         client.stop_session("u1", "s1")
         secrets.put_secret_value(SecretId="ps", SecretString="new-key")  # type: ignore[attr-defined]
         parameters.clear_caches()  # what max_age expiry does in a warm Lambda
-        plugsurfing_client_from(settings).stop_session("u1", "s1")
+        plugsurfing_client(settings).stop_session("u1", "s1")
     assert [call.request.headers["x-api-key"] for call in route.calls] == ["old-key", "new-key"]

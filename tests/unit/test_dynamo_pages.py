@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from backbone.dynamo import items, pages
+from backbone.aws.pages import items, pages
 
 
 class FakeTable:

@@ -9,9 +9,9 @@ import respx
 from emfcapture import emitted
 
 from backbone.observability import metrics
-from backbone.partner_metrics import call_outcome, oioi_call_hook, plugsurfing_api_of, plugsurfing_call_hook
 from backbone.partners.errors import PartnerError
 from backbone.partners.http import CallRecord
+from backbone.partners.metrics import call_outcome, oioi_call_hook, plugsurfing_api_of, plugsurfing_call_hook
 from backbone.partners.oioi_client import OioiClient
 from backbone.partners.plugsurfing import PlugsurfingClient
 from backbone.partners.retry import RetryPolicy

@@ -16,7 +16,7 @@ from typing import Any
 
 from backbone.errors import DomainError
 from backbone.keys import logic
-from backbone.keys.model import ChargingKey, KeyState
+from backbone.keys.models import ChargingKey, KeyState
 from backbone.keys.store import KeyStore
 from backbone.timeutil import utc_now
 from bbctl import Target, add_target_arguments

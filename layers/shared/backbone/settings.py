@@ -13,10 +13,10 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
-SettingsT = TypeVar("SettingsT", bound="BaseSettings")
+SettingsT = TypeVar("SettingsT", bound="FunctionSettings")
 
 
-class BaseSettings(BaseModel):
+class FunctionSettings(BaseModel):
     """Common environment of every function (template Globals)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -25,7 +25,7 @@ class BaseSettings(BaseModel):
     partner_mode: Literal["emp", "drive"] = "emp"
 
 
-class PlugsurfingApiSettings(BaseSettings):
+class PlugsurfingApiSettings(FunctionSettings):
     """Mixin for functions that call the Drive/EMP REST APIs."""
 
     drive_api_base_url: HttpUrl
@@ -44,7 +44,7 @@ class PlugsurfingApiSettings(BaseSettings):
         return None if self.emp_api_base_url is None else str(self.emp_api_base_url).rstrip("/")
 
 
-class OioiClientSettings(BaseSettings):
+class OioiClientSettings(FunctionSettings):
     """Mixin for functions that send OIOI messages to Plugsurfing."""
 
     oioi_endpoint_url: HttpUrl

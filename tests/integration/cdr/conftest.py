@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities import parameters
 from backbone.cdr.store import DynamoCdrStore
 from backbone.cdr.wiring import ingest_dependencies, reconcile_dependencies
 from backbone.observability import metrics
-from backbone.secrets import plugsurfing_client_from
+from backbone.partners.factory import plugsurfing_client
 from backbone.settings import load_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "cdr"))  # cdrfactory
@@ -29,7 +29,7 @@ def _clear_caches() -> None:
     load_settings.cache_clear()
     ingest_dependencies.cache_clear()
     reconcile_dependencies.cache_clear()
-    plugsurfing_client_from.cache_clear()
+    plugsurfing_client.cache_clear()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities import parameters
 from backbone.keys.settings import KeyReconcileSettings, KeySyncSettings
 from backbone.keys.store import KeyStore, key_store
 from backbone.observability import metrics
-from backbone.secrets import plugsurfing_client_from
+from backbone.partners.factory import plugsurfing_client
 from backbone.settings import load_settings
 from simulator import DEFAULT_API_KEY, PlugsurfingSimulator
 
@@ -58,7 +58,7 @@ def _clear_caches() -> None:
     parameters.clear_caches()
     load_settings.cache_clear()
     key_store.cache_clear()
-    plugsurfing_client_from.cache_clear()
+    plugsurfing_client.cache_clear()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import respx
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from backbone.keys import logic
-from backbone.keys.model import KeyState, PartnerView, SyncState
+from backbone.keys.models import KeyState, PartnerView, SyncState
 from backbone.keys.store import KeyStore
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ import pytest
 
 from backbone.keys import logic
 from backbone.keys.errors import ConcurrentModification, DuplicateKey, OutOfStock
-from backbone.keys.model import KeyState, PartnerView, SyncState
+from backbone.keys.models import KeyState, PartnerView, SyncState
 from backbone.keys.store import KeyStore
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -24,7 +24,7 @@ from backbone.orders.store import (
     order_store,
     sqs_queue,
 )
-from backbone.secrets import plugsurfing_client_from
+from backbone.partners.factory import plugsurfing_client
 from backbone.settings import load_settings
 from simulator import DEFAULT_API_KEY, PlugsurfingSimulator
 
@@ -58,7 +58,7 @@ def _clear_caches() -> None:
         order_store,
         drive_order_store,
         sqs_queue,
-        plugsurfing_client_from,
+        plugsurfing_client,
     ):
         cached.cache_clear()
     metrics.clear_metrics()

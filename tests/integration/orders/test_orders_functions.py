@@ -16,7 +16,7 @@ import handler_order_fulfil
 import pytest
 
 from backbone.keys import logic
-from backbone.keys.model import KeyState, SyncState
+from backbone.keys.models import KeyState, SyncState
 from backbone.keys.store import KeyStore
 from backbone.orders import admin
 from backbone.orders.errors import RetryLater

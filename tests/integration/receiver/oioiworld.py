@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 
-from backbone.keys.model import ChargingKey, KeyState
+from backbone.keys.models import ChargingKey, KeyState
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "oioi"
 STAGING_UIDS = {"04523022AA4881": 0, "0477BD22AA4880": 192, "0477BD22AA4AAA": 191}

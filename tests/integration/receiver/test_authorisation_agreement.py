@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from oioiworld import World
 
-from backbone.keys.model import WHITELIST_PARTITION, ChargingKey, KeyState
+from backbone.keys.models import WHITELIST_PARTITION, ChargingKey, KeyState
 from backbone.keys.store import KeyStore
 from backbone.oioi.identifiers import uid_to_key_identifier
 

@@ -12,8 +12,8 @@ from whitelistkit import PARTNER, Pusher
 
 from backbone.keys.store import KeyStore, key_store
 from backbone.observability import metrics
+from backbone.partners.factory import oioi_client
 from backbone.settings import load_settings
-from backbone.whitelist.service import rfid_client
 from backbone.whitelist.store import AuditStore, audit_store
 from simulator import DEFAULT_OIOI_KEY, PlugsurfingSimulator
 
@@ -47,7 +47,7 @@ def pusher(keys: KeyStore, audit: AuditStore, sim: PlugsurfingSimulator) -> Push
 
 def _clear_caches() -> None:
     parameters.clear_caches()
-    for cached in (load_settings, key_store, audit_store, rfid_client):
+    for cached in (load_settings, key_store, audit_store, oioi_client):
         cached.cache_clear()
     metrics.clear_metrics()
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from whitelistkit import NOW, Pusher, active_key
 
-from backbone.keys.model import KeyState
+from backbone.keys.models import KeyState
 from backbone.keys.store import KeyStore
 from backbone.timeutil import to_storage
 from backbone.whitelist import store as audit_module
@@ -306,7 +306,7 @@ def test_given_our_partner_identifier_is_too_short_then_the_push_fails_and_nothi
     """A wrong identifier would file the list under someone else: refuse, alarm, send nothing."""
     import handler_whitelist_push
 
-    from backbone.secrets import SecretFormatError
+    from backbone.aws.secrets import SecretFormatError
 
     function_env()
     aws.client("secretsmanager").put_secret_value(

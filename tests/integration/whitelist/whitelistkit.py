@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from backbone.keys.model import ChargingKey, KeyState
+from backbone.keys.models import ChargingKey, KeyState
 from backbone.keys.store import KeyStore
 from backbone.oioi.identifiers import uid_to_key_identifier
 from backbone.partners.oioi_client import OioiClient

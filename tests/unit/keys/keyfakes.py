@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from backbone.keys.errors import ConcurrentModification, DuplicateKey
 from backbone.keys.logic import new_key
-from backbone.keys.model import ChargingKey, KeyState, PartnerView, SyncState
+from backbone.keys.models import ChargingKey, KeyState, PartnerView, SyncState
 from backbone.oioi.identifiers import InvalidUid, normalise_uid
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

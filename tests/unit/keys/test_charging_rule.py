@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backbone.keys.model import WHITELIST_PARTITION, ChargingKey, KeyState
+from backbone.keys.models import WHITELIST_PARTITION, ChargingKey, KeyState
 from backbone.keys.rule import authorisation, may_charge
 from backbone.oioi.codes import ResultCode
 

@@ -12,7 +12,7 @@ from keyfakes import BASE_URL, NOW, MemoryKeys, make_key
 
 from backbone.keys import logic
 from backbone.keys.identity import find_our_key, partner_key_identifier
-from backbone.keys.model import KeyState, PartnerView
+from backbone.keys.models import KeyState, PartnerView
 from backbone.keys.sync import sync_key
 from backbone.partners.plugsurfing import PlugsurfingClient
 

@@ -9,7 +9,7 @@ from keyfakes import NOW, MemoryKeys, make_key
 
 from backbone.keys import logic
 from backbone.keys.errors import ConcurrentModification, KeyNotFound, TransitionNotAllowed
-from backbone.keys.model import KeyState, SyncState
+from backbone.keys.models import KeyState, SyncState
 from backbone.oioi.codes import ResultCode
 
 LATER = NOW + timedelta(minutes=5)

@@ -8,7 +8,7 @@ import respx
 from keyfakes import BASE_URL, NOW, MemoryKeys, make_key
 
 from backbone.keys import logic
-from backbone.keys.model import ChargingKey, PartnerView, SyncState
+from backbone.keys.models import ChargingKey, PartnerView, SyncState
 from backbone.keys.reconcile import reconcile
 from backbone.oioi.identifiers import uid_to_key_identifier
 

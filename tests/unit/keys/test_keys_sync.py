@@ -11,7 +11,7 @@ import respx
 from keyfakes import BASE_URL, NOW, MemoryKeys, make_key
 
 from backbone.keys import logic
-from backbone.keys.model import ChargingKey, KeyState, PartnerView, SyncState
+from backbone.keys.models import ChargingKey, KeyState, PartnerView, SyncState
 from backbone.keys.sync import (
     DriveActivate,
     DrivePatch,

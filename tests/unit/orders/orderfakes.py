@@ -12,7 +12,7 @@ import httpx
 
 from backbone.keys.errors import ConcurrentModification, OutOfStock
 from backbone.keys.logic import new_key
-from backbone.keys.model import ChargingKey, KeyState, PartnerView, SyncState
+from backbone.keys.models import ChargingKey, KeyState, PartnerView, SyncState
 from backbone.observability import metrics
 from backbone.orders.errors import LeaseLost, OrderNotFound, RecordBusy
 from backbone.orders.models import (

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from orderfakes import FLEET, ORG, START, MemoryOrders, MemoryStock, metric_count, sim_client
 
-from backbone.keys.model import KeyState, SyncState
+from backbone.keys.models import KeyState, SyncState
 from backbone.orders.errors import RecordBusy, RetryLater
 from backbone.orders.fulfil import FulfilConfig, fulfil_order, hand_over
 from backbone.orders.models import KeyOrder, KeyOrderState, KeyToShip

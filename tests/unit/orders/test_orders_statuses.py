@@ -13,7 +13,7 @@ from orderfakes import FLEET, ORG, START, MemoryOrders, MemoryQueue, MemoryStock
 from test_orders_crawl import crawl
 from test_orders_fulfil import fulfil, fulfil_until_done, receive
 
-from backbone.keys.model import KeyState
+from backbone.keys.models import KeyState
 from backbone.orders.errors import RetryLater
 from backbone.orders.fulfil import FulfilConfig
 from backbone.orders.models import KeyOrderState

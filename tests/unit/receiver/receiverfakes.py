@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from backbone.cdr.envelope import CdrEnvelope
-from backbone.keys.model import ChargingKey, KeyState
+from backbone.keys.models import ChargingKey, KeyState
 from backbone.receiver.access import AccessStatus, Caller, PartnerAccess, hash_api_key
 from backbone.receiver.dispatch import ACCEPTED_MESSAGES, receive
 from backbone.receiver.errors import BackendUnavailable, ConcurrentChange

@@ -24,7 +24,7 @@ from receiverfakes import (
     staging_keys,
 )
 
-from backbone.keys.model import ChargingKey, KeyState
+from backbone.keys.models import ChargingKey, KeyState
 from backbone.oioi.models import OIOI_MESSAGE_NAMES
 from backbone.oioi.wire import MalformedMessage
 from backbone.receiver.access import Caller

@@ -24,7 +24,7 @@ from receiverfakes import (
 )
 
 from backbone.cdr.envelope import CdrEnvelope
-from backbone.keys.model import ChargingKey, KeyState
+from backbone.keys.models import ChargingKey, KeyState
 from backbone.receiver.access import Caller
 
 

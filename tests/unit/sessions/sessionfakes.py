@@ -7,7 +7,7 @@ from collections import deque
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from backbone.keys.model import ChargingKey
+from backbone.keys.models import ChargingKey
 from backbone.oioi.identifiers import normalise_uid, uid_to_key_identifier
 from backbone.sessions.commands import CommandDependencies, submit_start
 from backbone.sessions.memory import InMemorySessionStore, RecordingCdrs, RecordingEvents, RecordingExecutions

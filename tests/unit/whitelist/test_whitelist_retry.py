@@ -11,6 +11,7 @@ import pytest
 from whitelist_fakes import NOW
 
 from backbone.partners.errors import PartnerError, ServerError
+from backbone.partners.factory import oioi_client
 from backbone.whitelist.logic import retry_due
 from backbone.whitelist.models import Outcome, PushAttempt
 from backbone.whitelist.service import rfid_client
@@ -37,9 +38,9 @@ def push_policy(fake: FakeTime) -> object:
         oioi_endpoint_url="https://oioi.example/api/v4/request",
         oioi_api_key_secret="oioi-key-secret",
     )
-    rfid_client.cache_clear()
+    oioi_client.cache_clear()
     policy = rfid_client(settings).http.retry_policy
-    rfid_client.cache_clear()
+    oioi_client.cache_clear()
     return dataclasses.replace(policy, clock=fake.clock, sleep=fake.sleep)
 
 

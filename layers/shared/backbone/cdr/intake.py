@@ -30,9 +30,9 @@ from pydantic import TypeAdapter, ValidationError
 
 from backbone.cdr.canonical import payload_hash
 from backbone.cdr.models import MAX_ENERGY_KWH, Cdr, CdrStatus, Cost, Driver, DriverType
-from backbone.dynamo import is_utf8
 from backbone.numbers import exact_decimal
 from backbone.oioi.identifiers import InvalidUid, canonical_evse_id, normalise_uid
+from backbone.storable import is_utf8
 from backbone.timeutil import to_storage
 
 MAX_SESSION_ID_BYTES = 512

@@ -13,7 +13,7 @@ from backbone.cdr.partner import PlugsurfingSessionSource
 from backbone.cdr.reconcile import ReconcileDependencies, ReconcileOptions
 from backbone.cdr.settings import CdrIngestSettings, CdrReconcileSettings
 from backbone.cdr.store import AWS_CONFIG, DynamoCdrStore, SessionsTableReader, SqsCdrSender, SqsDeadLetters
-from backbone.secrets import plugsurfing_client_from
+from backbone.partners.factory import plugsurfing_client
 
 
 @cache
@@ -31,7 +31,7 @@ def reconcile_dependencies(settings: CdrReconcileSettings) -> ReconcileDependenc
     dynamodb = boto3.client("dynamodb", config=AWS_CONFIG)
     return ReconcileDependencies(
         poller=SessionsTableReader(dynamodb, settings.sessions_table),
-        partner=PlugsurfingSessionSource(plugsurfing_client_from(settings)),
+        partner=PlugsurfingSessionSource(plugsurfing_client(settings)),
         cdrs=DynamoCdrStore(dynamodb, settings.cdr_table),
         queue=SqsCdrSender(boto3.client("sqs", config=AWS_CONFIG), settings.cdr_queue_url),
     )

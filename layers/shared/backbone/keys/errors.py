@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from backbone.errors import DomainError, NotFound
-from backbone.keys.model import ChargingKey
+from backbone.keys.models import ChargingKey
 from backbone.oioi.codes import ResultCode
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from contextlib import suppress
 from typing import Protocol
 
-from backbone.keys.model import ChargingKey
+from backbone.keys.models import ChargingKey
 from backbone.oioi.identifiers import InvalidIdentifier, key_identifier_to_uid, uid_to_key_identifier
 
 

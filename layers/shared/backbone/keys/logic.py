@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from backbone.keys.errors import ConcurrentModification, KeyNotFound, TransitionNotAllowed
-from backbone.keys.model import ChargingKey, KeyState, KeyType, OwnerType, SyncState
+from backbone.keys.models import ChargingKey, KeyState, KeyType, OwnerType, SyncState
 from backbone.oioi.identifiers import (
     InvalidIdentifier,
     is_contract_id,

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from backbone.keys.model import ChargingKey, PartnerView
+from backbone.keys.models import ChargingKey, PartnerView
 from backbone.keys.sync import (
     PartnerMode,
     SyncRefused,

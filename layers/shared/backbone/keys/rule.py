@@ -23,7 +23,7 @@ from backbone.oioi.codes import ResultCode
 from backbone.timeutil import to_utc
 
 if TYPE_CHECKING:
-    from backbone.keys.model import ChargingKey
+    from backbone.keys.models import ChargingKey
 
 
 def active(key: ChargingKey) -> bool:

@@ -11,7 +11,7 @@ from backbone.keys.settings import KeyReconcileSettings, KeySyncSettings
 from backbone.keys.store import key_store
 from backbone.keys.sync import SyncResult, sync_stream_record
 from backbone.observability import bind_correlation
-from backbone.secrets import plugsurfing_client_from
+from backbone.partners.factory import plugsurfing_client
 from backbone.timeutil import utc_now
 
 
@@ -25,7 +25,7 @@ def sync_changed_key(
         old_image,
         new_image,
         store=key_store(settings.charging_keys_table),
-        client=plugsurfing_client_from(settings),
+        client=plugsurfing_client(settings),
         mode=settings.partner_mode,
         now=utc_now(),
         max_attempts=settings.key_sync_max_attempts,
@@ -37,7 +37,7 @@ def reconcile_keys(settings: KeyReconcileSettings, *, repair: bool | None = None
     """Drift report for the whole table; `repair` overrides the configured default."""
     return reconcile(
         key_store(settings.charging_keys_table),
-        plugsurfing_client_from(settings),
+        plugsurfing_client(settings),
         settings.partner_mode,
         utc_now(),
         repair=settings.key_reconcile_repair if repair is None else repair,

@@ -19,9 +19,9 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from backbone.dynamo import items, pages
+from backbone.aws.pages import items, pages
 from backbone.keys.errors import ConcurrentModification, DuplicateKey, OutOfStock
-from backbone.keys.model import WHITELIST_PARTITION, ChargingKey, KeyState, PartnerView, SyncState
+from backbone.keys.models import WHITELIST_PARTITION, ChargingKey, KeyState, PartnerView, SyncState
 from backbone.oioi.identifiers import InvalidUid, normalise_uid
 from backbone.timeutil import to_storage, utc_now
 

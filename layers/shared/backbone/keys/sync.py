@@ -25,19 +25,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-import httpx
-
 from backbone.keys.identity import partner_key_identifier
-from backbone.keys.model import ChargingKey, KeyState, PartnerView, SyncState
+from backbone.keys.models import ChargingKey, KeyState, PartnerView, SyncState
 from backbone.observability import MetricUnit, logger, metrics
-from backbone.partners.errors import (
-    Conflict,
-    NotFound,
-    PartnerError,
-    PartnerUnavailable,
-    ServerError,
-    TooManyRequests,
-)
+from backbone.partners.errors import CALL_FAILURES, Conflict, NotFound, is_transient
 from backbone.partners.schemas import EmpChargingKey, UserChargingKey
 
 if TYPE_CHECKING:
@@ -51,12 +42,6 @@ SYNC_FIELDS = ("enabled", "state", "ownerId", "ownerType", "name", "visualNumber
 syncedAt, syncAttempts, partner) and contractId/validity/payment flag are not among them, so
 recording an outcome never triggers another sync."""
 MAX_STEPS = 6  # the longest plan (Drive: reserve, activate, 404, reserve, activate, patch)
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
-    PartnerUnavailable,
-    ServerError,
-    TooManyRequests,
-    httpx.TransportError,
-)
 
 
 # --- actions -----------------------------------------------------------------------------------
@@ -196,9 +181,9 @@ def execute(
         calls.append(type(action).__name__)
         try:
             partner, assigned = _run(action, key, partner, client, page_size)
-        except TRANSIENT_ERRORS as error:
-            raise TemporarySyncFailure(f"Plugsurfing unavailable: {error}", partner) from error
-        except PartnerError as error:
+        except CALL_FAILURES as error:
+            if is_transient(error):
+                raise TemporarySyncFailure(f"Plugsurfing unavailable: {error}", partner) from error
             raise SyncRefused(f"Plugsurfing refused {type(action).__name__}: {error}", partner) from error
         contract_id = contract_id or assigned
     raise SyncRefused(f"no stable state after {MAX_STEPS} calls ({', '.join(calls)})", partner)

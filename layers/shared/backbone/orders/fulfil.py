@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from backbone.errors import DomainError
 from backbone.keys import logic as key_logic
 from backbone.keys.errors import OutOfStock
-from backbone.keys.model import ChargingKey, KeyState, SyncState
+from backbone.keys.models import ChargingKey, KeyState, SyncState
 from backbone.observability import MetricUnit, bind_correlation, logger, metrics
 from backbone.orders.errors import NotFulfillable, RetryLater
 from backbone.orders.models import (

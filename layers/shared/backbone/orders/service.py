@@ -34,7 +34,7 @@ from backbone.orders.settings import (
 )
 from backbone.orders.store import SqsQueue, drive_order_store, order_store, sqs_queue
 from backbone.partners.errors import PartnerError
-from backbone.secrets import plugsurfing_client_from
+from backbone.partners.factory import plugsurfing_client
 from backbone.timeutil import utc_now
 
 
@@ -59,7 +59,7 @@ def crawl(settings: OrderCrawlSettings, remaining_ms: Callable[[], int], label: 
         return {"outcome": "disabled", "reason": f"PartnerMode is {settings.partner_mode}"}
     store = order_store(settings.orders_table)
     report = crawl_orders(
-        plugsurfing_client_from(settings),
+        plugsurfing_client(settings),
         store,
         store,
         sqs_queue(settings.order_queue_url),
@@ -91,7 +91,7 @@ def fulfil_from_queue(
                 message.order_id,
                 orders=order_store(settings.orders_table),
                 keys=key_store(settings.charging_keys_table),
-                feed=plugsurfing_client_from(settings),
+                feed=plugsurfing_client(settings),
                 clock=utc_now,
                 owner=lease_owner(label),
                 config=FulfilConfig(
@@ -120,7 +120,7 @@ def place_from_queue(
         return place_drive_order(
             request,
             records=records,
-            partner=plugsurfing_client_from(settings),
+            partner=plugsurfing_client(settings),
             clock=utc_now,
             owner=lease_owner(label),
             config=DriveOrderConfig(
@@ -134,7 +134,7 @@ def track(settings: DriveOrderSettings) -> dict[str, Any]:
     """Scheduled: poll Plugsurfing for the state of every open Drive order."""
     report = track_drive_orders(
         drive_order_store(settings.drive_orders_table),
-        plugsurfing_client_from(settings),
+        plugsurfing_client(settings),
         utc_now,
         TrackConfig(
             settle_after=timedelta(seconds=settings.drive_order_settle_seconds),
@@ -147,7 +147,7 @@ def track(settings: DriveOrderSettings) -> dict[str, Any]:
 def receipt(settings: DriveOrderSettings, user_id: str, order_id: str) -> dict[str, Any]:
     """On demand (`bbctl orders receipt`): the receipt URL, or why there is none."""
     try:
-        return {"url": receipt_url(plugsurfing_client_from(settings), user_id, order_id)}
+        return {"url": receipt_url(plugsurfing_client(settings), user_id, order_id)}
     except PartnerError as error:
         return {"error": str(error), "status": error.status}
 

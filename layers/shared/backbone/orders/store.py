@@ -21,7 +21,7 @@ import boto3
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from botocore.exceptions import ClientError
 
-from backbone.dynamo import items
+from backbone.aws.pages import items
 from backbone.orders.errors import LeaseLost, OrderNotFound, RecordBusy
 from backbone.orders.models import (
     CRAWL_CONTROL_KEY,

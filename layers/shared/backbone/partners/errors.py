@@ -47,10 +47,8 @@ class PartnerError(Exception):
 
     @property
     def transient(self) -> bool:
-        """Worth trying again later (network, timeout, 408, 429, 5xx), e.g. by an SQS redrive."""
-        if isinstance(self, PartnerUnavailable | TooManyRequests | ServerError):
-            return True
-        return self.status == 408
+        """Worth trying again later: see `is_transient`."""
+        return is_transient(self)
 
     @property
     def detail(self) -> str | None:
@@ -226,3 +224,26 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 def safe_url(url: httpx.URL) -> str:
     """The URL without query or user info: enough to say where, never a credential."""
     return str(url.copy_with(query=None, fragment=None, username=None, password=None))
+
+
+NO_ANSWER_ERRORS: tuple[type[httpx.TransportError], ...] = (
+    httpx.TimeoutException,
+    httpx.NetworkError,
+    httpx.RemoteProtocolError,
+)
+"""The partner did not answer (a bad URL or proxy setting is not among them: it fails again)."""
+CALL_FAILURES: tuple[type[Exception], ...] = (PartnerError, httpx.TransportError)
+"""Everything a partner call raises when it fails: catch these, then ask `is_transient`."""
+
+
+def is_transient(error: BaseException) -> bool:
+    """The one rule for "worth trying again later" (by a retry, an SQS redelivery, a Step
+    Functions Retry): no answer (`NO_ANSWER_ERRORS`, or our `PartnerUnavailable` after the
+    retries), 408, 429 and 5xx. Anything else will fail the same way again."""
+    if isinstance(error, (*NO_ANSWER_ERRORS, PartnerUnavailable, TooManyRequests, ServerError)):
+        return True
+    return (
+        isinstance(error, PartnerError)
+        and error.status is not None
+        and (error.status in (408, 429) or error.status >= 500)
+    )

@@ -62,7 +62,7 @@ _SESSIONS = TypeAdapter(list[Session])
 
 
 class PlugsurfingClient:
-    """Sync client; build once per process (see `backbone.secrets`) to reuse connections."""
+    """Sync client; build once per process (see `backbone.partners.factory`) to reuse connections."""
 
     def __init__(
         self,

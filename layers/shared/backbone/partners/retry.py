@@ -22,19 +22,12 @@ from typing import Generic, TypeVar
 import httpx
 
 from backbone.observability import logger
-from backbone.partners.errors import PartnerError, PartnerUnavailable, TooManyRequests, safe_url
+from backbone.partners.errors import PartnerError, PartnerUnavailable, TooManyRequests, is_transient, safe_url
 
 T = TypeVar("T")
 
 # The request never left us: resending cannot duplicate a side effect.
 NOT_SENT_ERRORS: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-# The request may have been processed: resent only when it is idempotent.
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
-    httpx.TimeoutException,
-    httpx.NetworkError,
-    httpx.RemoteProtocolError,
-)
-RETRYABLE_STATUSES = frozenset({408, 429})
 _MAX_EXPONENT = 32  # keeps 2**n finite whatever the attempt number
 
 
@@ -51,12 +44,8 @@ def is_retryable(error: Exception, *, idempotent: bool) -> bool:
     """May `error` be followed by another attempt of the same request?"""
     if isinstance(error, (*NOT_SENT_ERRORS, TooManyRequests)):
         return True
-    if not idempotent:
-        return False
-    if isinstance(error, TRANSIENT_ERRORS):
-        return True
-    status = error.status if isinstance(error, PartnerError) else None
-    return status is not None and (status in RETRYABLE_STATUSES or status >= 500)
+    # Anything else may have been processed: resent only when the request is idempotent.
+    return idempotent and is_transient(error)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ The hot path: a CPO's charging station waits on this answer. One GetItem, nothin
 from __future__ import annotations
 
 from backbone.errors import InvalidRequest
-from backbone.keys.model import ChargingKey
+from backbone.keys.models import ChargingKey
 from backbone.observability import bind_correlation
 from backbone.oioi.codes import ResultCode
 from backbone.oioi.identifiers import InvalidUid

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from backbone.dynamo import unstorable
 from backbone.errors import InvalidRequest
 from backbone.observability import bind_correlation
 from backbone.oioi.codes import ResultCode
@@ -35,6 +34,7 @@ from backbone.receiver.stations import (
     StationWrite,
     distinct_evse_ids,
 )
+from backbone.storable import unstorable
 
 MAX_STATION_ID_BYTES = 1024
 """The station id is part of a table key (at most 2048 bytes)."""

@@ -3,14 +3,13 @@ reuse clients and connections). Handlers call these; tests pass fakes to the log
 
 from __future__ import annotations
 
-from functools import cache, partial
+from functools import cache
 
 import boto3
 
 from backbone.keys.store import KeyStore
-from backbone.partners.plugsurfing import PlugsurfingClient
+from backbone.partners.factory import API_RETRY, NO_RETRY, plugsurfing_client
 from backbone.partners.retry import RetryPolicy
-from backbone.secrets import get_api_key
 from backbone.sessions.commands import CommandDependencies
 from backbone.sessions.gateways import (
     EventBridgePublisher,
@@ -24,19 +23,13 @@ from backbone.sessions.store import DynamoSessionStore
 from backbone.settings import PlugsurfingApiSettings
 
 # Tasks: no retries inside the Lambda, the ASL's Retry backs off (no Lambda time spent asleep).
-TASK_RETRY_POLICY = RetryPolicy.no_retry()
+TASK_RETRY_POLICY = NO_RETRY
 # API: a short in-process retry for the remote stop, well inside API Gateway's 29 s.
-API_RETRY_POLICY = RetryPolicy(max_attempts=3, budget=8.0)
+API_RETRY_POLICY = API_RETRY
 
 
 def _partner(settings: PlugsurfingApiSettings, policy: RetryPolicy) -> PlugsurfingSessions:
-    client = PlugsurfingClient(
-        str(settings.drive_api_base_url),
-        partial(get_api_key, settings.plugsurfing_api_key_secret),
-        emp_base_url=settings.emp_base_url,
-        retry_policy=policy,
-    )
-    return PlugsurfingSessions(client)
+    return PlugsurfingSessions(plugsurfing_client(settings, policy))
 
 
 @cache

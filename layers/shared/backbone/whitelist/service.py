@@ -14,16 +14,16 @@ from __future__ import annotations
 import random
 import uuid
 from datetime import timedelta
-from functools import cache, partial
 from typing import Any
 
 from pydantic import ValidationError
 
+from backbone.aws.secrets import get_partner_identifier
 from backbone.keys.store import key_store
 from backbone.observability import MetricUnit, bind_correlation, logger, metrics
+from backbone.partners.factory import oioi_client
 from backbone.partners.oioi_client import OioiClient
 from backbone.partners.retry import RetryPolicy
-from backbone.secrets import get_api_key, get_partner_identifier
 from backbone.timeutil import utc_now
 from backbone.whitelist.logic import Dependencies, PushConfig, last_success_age, push_whitelist, retry_due
 from backbone.whitelist.models import Outcome, PushAttempt, PushRequest
@@ -123,18 +123,16 @@ def publish_age(age: float | None) -> None:
         metrics.add_metric(name="WhitelistLastSuccessAgeSeconds", unit=MetricUnit.Seconds, value=age)
 
 
-@cache
 def rfid_client(settings: WhitelistPushSettings) -> OioiClient:
-    """The shared OIOI client with a longer read timeout and retry budget: the receiver replaces
-    a whole list per call. The API key is read per request from the cached secret."""
-    return OioiClient(
-        str(settings.oioi_endpoint_url),
-        partial(get_api_key, settings.oioi_api_key_secret),
-        retry_policy=RetryPolicy(
+    """The OIOI client with a longer read timeout and retry budget: the receiver replaces a whole
+    list per call."""
+    return oioi_client(
+        settings,
+        RetryPolicy(
             max_attempts=RFID_POST_MAX_ATTEMPTS,
             max_delay=RFID_POST_MAX_DELAY_SECONDS,
             budget=settings.whitelist_retry_budget_seconds,
             jitter=equal_jitter,
         ),
-        read_timeout=settings.whitelist_read_timeout_seconds,
+        settings.whitelist_read_timeout_seconds,
     )

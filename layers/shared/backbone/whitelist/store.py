@@ -24,7 +24,7 @@ from boto3.dynamodb.conditions import Key
 from boto3.dynamodb.types import Binary
 from botocore.exceptions import ClientError
 
-from backbone.dynamo import items
+from backbone.aws.pages import items
 from backbone.timeutil import from_storage, to_storage
 from backbone.whitelist.logic import LockHolder
 from backbone.whitelist.models import LastSuccess, PushAttempt

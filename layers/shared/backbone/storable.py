@@ -1,31 +1,10 @@
-"""DynamoDB in one place: reads that follow `LastEvaluatedKey`, and what an item can hold."""
+"""What a DynamoDB item can hold, checked without AWS (intake refuses or flags the rest)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
-
-Read = Callable[..., Mapping[str, Any]]
-
-
-def pages(read: Read, **arguments: Any) -> Iterator[list[dict[str, Any]]]:
-    """The items of each page of a Query or Scan (`table.query`, `table.scan`), in order."""
-    while True:
-        page = read(**arguments)
-        yield list(page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            return
-        arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def items(read: Read, **arguments: Any) -> Iterator[dict[str, Any]]:
-    """Every item of a Query or Scan, page after page."""
-    for page in pages(read, **arguments):
-        yield from page
-
-
-# --- what DynamoDB can hold -----------------------------------------------------------------------
 
 NUMBER_DIGITS = 38
 NUMBER_EXPONENTS = (-130, 124)

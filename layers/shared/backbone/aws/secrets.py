@@ -1,26 +1,17 @@
-"""Partner API keys and our OIOI partner identifier from Secrets Manager, and the per-process
-partner clients that use them.
+"""Partner API keys and our OIOI partner identifier from Secrets Manager.
 
 Secrets are read through Powertools Parameters, cached for `SECRET_MAX_AGE_SECONDS`. A key secret
 holds either the bare key or JSON `{"apiKey": "..."}`; the partner identifier secret the bare
-identifier or `{"partnerIdentifier": "..."}`. Clients are built once per process (warm
-invocations reuse their connection pool) and read the key on each request from that cache, so a
-rotated key takes effect within `SECRET_MAX_AGE_SECONDS` without a cold start. Key values are
-never logged nor put in error messages. Every call is also counted as a metric
-(`backbone.partner_metrics`).
+identifier or `{"partnerIdentifier": "..."}`. Partner clients (`backbone.partners.factory`) read
+the key on each request from that cache, so a rotated key takes effect within
+`SECRET_MAX_AGE_SECONDS` without a cold start. Values are never logged nor put in error messages.
 """
 
 from __future__ import annotations
 
 import json
-from functools import cache, partial
 
 from aws_lambda_powertools.utilities import parameters
-
-from backbone.partner_metrics import oioi_call_hook, plugsurfing_call_hook
-from backbone.partners.oioi_client import OioiClient
-from backbone.partners.plugsurfing import PlugsurfingClient
-from backbone.settings import OioiClientSettings, PlugsurfingApiSettings
 
 SECRET_MAX_AGE_SECONDS = 300
 PARTNER_IDENTIFIER_MIN_LENGTH = 16  # OIOI glossary: "a random string at least 16 characters long"
@@ -68,24 +59,3 @@ def _secret_text(value: object, secret_name: str, field: str, what: str) -> str:
         expected = f"plain string or {{'{field}': ...}}"
         raise SecretFormatError(f"secret {secret_name!r} holds no {what} ({expected})")
     return value.strip()
-
-
-@cache
-def plugsurfing_client_from(settings: PlugsurfingApiSettings) -> PlugsurfingClient:
-    """The Drive/EMP client for `settings`, one per process."""
-    return PlugsurfingClient(
-        str(settings.drive_api_base_url),
-        partial(get_api_key, settings.plugsurfing_api_key_secret),
-        emp_base_url=settings.emp_base_url,
-        on_call=plugsurfing_call_hook(),
-    )
-
-
-@cache
-def oioi_client_from(settings: OioiClientSettings) -> OioiClient:
-    """The OIOI client for `settings`, one per process."""
-    return OioiClient(
-        str(settings.oioi_endpoint_url),
-        partial(get_api_key, settings.oioi_api_key_secret),
-        on_call=oioi_call_hook(),
-    )
