@@ -14,13 +14,13 @@ import httpx
 import pytest
 import respx
 from cdrfactory import drive, drive_session_text
+from cdrtable import CdrTable
 from handler_cdr_ingest import handler as ingest_handler
 from handler_cdr_reconcile import handler
 
 from backbone.cdr.envelope import CdrEnvelope
-from backbone.cdr.logic import ingest
+from backbone.cdr.ingest import ingest
 from backbone.cdr.parse import parse_cdr
-from backbone.cdr.store import DynamoCdrStore
 from backbone.timeutil import to_storage, utc_now
 
 pytestmark = pytest.mark.usefixtures("cdr_env")
@@ -55,7 +55,7 @@ def poller_record(
 def test_given_completed_sessions_without_cdr_when_reconciling_then_they_are_enqueued_and_then_stored(
     aws: boto3.Session,
     resources: dict[str, str],
-    cdr_store: DynamoCdrStore,
+    cdr_store: CdrTable,
     queue_messages: Drain,
     load_event: Callable[[str], Any],
     lambda_context: Any,
@@ -96,7 +96,7 @@ def test_given_completed_sessions_without_cdr_when_reconciling_then_they_are_enq
         again = handler(load_event("cdr/event-schedule-reconcile.json"), lambda_context)
 
     assert (again["checked"], again["missing"], again["reenqueued"]) == (4, 0, 0)
-    assert cdr_store.by_driver("drive-user#u1")[0].cdr.session_id in {"A", "B", "C"}
+    assert cdr_store.by_index("ByDriver", "drive-user#u1")[0].cdr.session_id in {"A", "B", "C"}
 
 
 def test_given_the_partner_unreachable_when_reconciling_then_it_reports_errors_and_enqueues_nothing(

@@ -1,46 +1,38 @@
-"""The CDR functions' data-access objects, built once per process (warm invocations reuse their
-connections)."""
+"""The CDR functions' dependencies, built once per process (warm invocations reuse their
+connections): the one place that builds clients and tables and picks EMP or Drive adapters."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from functools import cache
 
-import boto3
-
-from backbone.cdr.logic import IngestDependencies
-from backbone.cdr.partner import PlugsurfingSessionSource
-from backbone.cdr.reconcile import ReconcileDependencies, ReconcileOptions
+from backbone.aws.cdr_queue import SqsCdrQueue
+from backbone.aws.clients import client
+from backbone.cdr.aws import DynamoCdrStore, SessionsTableReader, SqsDeadLetters
+from backbone.cdr.partner import DriveSessions, EmpSessions
+from backbone.cdr.ports import IngestDependencies, ReconcileDependencies
 from backbone.cdr.settings import CdrIngestSettings, CdrReconcileSettings
-from backbone.cdr.store import AWS_CONFIG, DynamoCdrStore, SessionsTableReader, SqsCdrSender, SqsDeadLetters
-from backbone.partners.factory import plugsurfing_client
+from backbone.partners.factory import BATCH_RETRY, plugsurfing_client
 
 
 @cache
-def ingest_dependencies(settings: CdrIngestSettings) -> IngestDependencies:
+def cdr_ingest_dependencies(settings: CdrIngestSettings) -> IngestDependencies:
     return IngestDependencies(
-        store=DynamoCdrStore(boto3.client("dynamodb", config=AWS_CONFIG), settings.cdr_table),
-        dead_letters=SqsDeadLetters(
-            boto3.client("sqs", config=AWS_CONFIG), settings.cdr_dead_letter_queue_url
-        ),
+        store=DynamoCdrStore(client("dynamodb", "batch"), settings.cdr_table),
+        dead_letters=SqsDeadLetters(client("sqs", "batch"), settings.cdr_dead_letter_queue_url),
     )
 
 
 @cache
-def reconcile_dependencies(settings: CdrReconcileSettings) -> ReconcileDependencies:
-    dynamodb = boto3.client("dynamodb", config=AWS_CONFIG)
+def cdr_reconcile_dependencies(settings: CdrReconcileSettings) -> ReconcileDependencies:
+    dynamodb = client("dynamodb", "batch")
+    sessions = DriveSessions if settings.partner_mode == "drive" else EmpSessions
     return ReconcileDependencies(
         poller=SessionsTableReader(dynamodb, settings.sessions_table),
-        partner=PlugsurfingSessionSource(plugsurfing_client(settings)),
+        partner=sessions(plugsurfing_client(settings, BATCH_RETRY)),
         cdrs=DynamoCdrStore(dynamodb, settings.cdr_table),
-        queue=SqsCdrSender(boto3.client("sqs", config=AWS_CONFIG), settings.cdr_queue_url),
-    )
-
-
-def reconcile_options(settings: CdrReconcileSettings) -> ReconcileOptions:
-    return ReconcileOptions(
+        queue=SqsCdrQueue(client("sqs", "batch"), settings.cdr_queue_url),
         partner_id=settings.cdr_partner_id,
-        partner_mode=settings.partner_mode,
         lookback=timedelta(hours=settings.cdr_reconcile_lookback_hours),
         settle=timedelta(minutes=settings.cdr_reconcile_settle_minutes),
         history_limit=settings.cdr_reconcile_history_limit,

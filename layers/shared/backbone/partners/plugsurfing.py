@@ -190,8 +190,11 @@ class PlugsurfingClient:
         self.emp_http.request("POST", f"/sessions/{_segment(session_id)}/stop", idempotent=True)
 
     def emp_get_session(self, session_id: str) -> Session:
-        data = self.emp_http.request("GET", f"/sessions/{_segment(session_id)}").data
-        return Session.model_validate(data)
+        return Session.model_validate(self.emp_get_session_json(session_id))
+
+    def emp_get_session_json(self, session_id: str) -> dict[str, Any]:
+        """The session object exactly as the partner sent it (a CDR keeps the partner's values)."""
+        return _object(self.emp_http.request("GET", f"/sessions/{_segment(session_id)}").data)
 
     # --- Drive: users and their charging keys -----------------------------------------------------
 
@@ -278,8 +281,12 @@ class PlugsurfingClient:
         return SessionStarted.model_validate(data)
 
     def get_session(self, user_id: str, session_id: str) -> Session:
-        data = self.http.request("GET", f"/v1/users/{_segment(user_id)}/sessions/{_segment(session_id)}").data
-        return Session.model_validate(data)
+        return Session.model_validate(self.get_session_json(user_id, session_id))
+
+    def get_session_json(self, user_id: str, session_id: str) -> dict[str, Any]:
+        """The session object exactly as the partner sent it (a CDR keeps the partner's values)."""
+        path = f"/v1/users/{_segment(user_id)}/sessions/{_segment(session_id)}"
+        return _object(self.http.request("GET", path).data)
 
     def stop_session(self, user_id: str, session_id: str) -> None:
         """Remote stop; stopping a stopped session is harmless (spec), so it is retried."""
@@ -290,14 +297,25 @@ class PlugsurfingClient:
         self, user_id: str, statuses: Iterable[SessionStatus | str] | None = None, limit: int = 50
     ) -> list[Session]:
         """A user's sessions, optionally only those in `statuses`."""
+        return _SESSIONS.validate_python(self._history(user_id, statuses, limit))
+
+    def session_history_json(
+        self, user_id: str, statuses: Iterable[SessionStatus | str] | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """`session_history` with each session object exactly as the partner sent it."""
+        sessions = self._history(user_id, statuses, limit)
+        if not isinstance(sessions, list):
+            return []
+        return [session for session in sessions if isinstance(session, dict)]
+
+    def _history(self, user_id: str, statuses: Iterable[SessionStatus | str] | None, limit: int) -> Any:
         if limit < 1:
             raise ValueError("limit must be positive")
         body: dict[str, Any] = {"limit": limit}
         if statuses is not None:
             body["sessionStatus"] = [str(status) for status in statuses]
         path = f"/v1/users/{_segment(user_id)}/sessions/history"
-        data = _object(self.http.request("POST", path, json=body, idempotent=True).data)
-        return _SESSIONS.validate_python(data.get("sessions", []))
+        return _object(self.http.request("POST", path, json=body, idempotent=True).data).get("sessions", [])
 
     # --- lifecycle --------------------------------------------------------------------------------
 
