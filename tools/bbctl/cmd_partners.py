@@ -9,7 +9,7 @@
 `create` prints the key once; only its SHA-256 is stored. Each key is also an API key of the
 stack's usage plan, so API Gateway throttles every partner key on its own: `create` enrols it,
 `revoke` withdraws it, `sync-usage` repairs drift. Logic: `backbone.receiver.access` and
-`backbone.receiver.usage_plan`.
+`bbctl.ops_partners`.
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ import json
 from typing import Any
 
 from backbone.receiver.access import PartnerAccess, issue_key, revoke_key
-from backbone.receiver.access_store import DynamoPartnerAccess
 from backbone.receiver.dispatch import ACCEPTED_MESSAGES
-from backbone.receiver.usage_plan import PartnerUsagePlan, UsagePlanNotFound
 from backbone.timeutil import to_storage, utc_now
 from bbctl import Target, add_target_arguments
+from bbctl.ops_partners import PartnerAccessTable, PartnerUsagePlan, UsagePlanNotFound
 
 
 def register(groups: Any) -> None:
@@ -85,9 +84,9 @@ def _message_list(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
-def _store(args: argparse.Namespace) -> DynamoPartnerAccess:
+def _store(args: argparse.Namespace) -> PartnerAccessTable:
     target = Target.from_args(args)
-    return DynamoPartnerAccess(target.client("dynamodb"), target.output("PartnersTableName", "PartnersTable"))
+    return PartnerAccessTable(target.client("dynamodb"), target.output("PartnersTableName", "PartnersTable"))
 
 
 def partner_usage_plan(target: Target, command: str) -> PartnerUsagePlan:

@@ -1,0 +1,29 @@
+"""The OIOI authorizer's and receiver's dependencies, built once per process: the one place that
+builds their adapters. Clients are created on first use (`backbone.aws.clients`, `api` latency:
+a partner waits behind API Gateway), so a cold start pays only for what its request needs."""
+
+from __future__ import annotations
+
+from functools import cache, partial
+
+from backbone.aws.clients import client
+from backbone.receiver.aws import DynamoChargingKeys, DynamoPartnerAccess, DynamoStations, LazyCdrQueue
+from backbone.receiver.ports import AuthorizerDependencies, Dependencies
+from backbone.receiver.settings import OioiAuthorizerSettings, OioiReceiverSettings
+
+_dynamodb = partial(client, "dynamodb", "api")
+_sqs = partial(client, "sqs", "api")
+
+
+@cache
+def oioi_authorizer_dependencies(settings: OioiAuthorizerSettings) -> AuthorizerDependencies:
+    return AuthorizerDependencies(access=DynamoPartnerAccess(_dynamodb(), settings.partners_table))
+
+
+@cache
+def oioi_receiver_dependencies(settings: OioiReceiverSettings) -> Dependencies:
+    return Dependencies(
+        charging_keys=DynamoChargingKeys(_dynamodb, settings.charging_keys_table),
+        cdr_queue=LazyCdrQueue(_sqs, settings.cdr_queue_url),
+        stations=DynamoStations(_dynamodb, settings.stations_table),
+    )
