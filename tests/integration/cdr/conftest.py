@@ -18,6 +18,7 @@ from backbone.observability import metrics
 from backbone.partners.factory import plugsurfing_client
 from backbone.settings import load_settings
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit"))  # emfcapture
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "cdr"))  # cdrfactory
 
 from cdrtable import CdrTable
