@@ -131,8 +131,12 @@ def _seed(
 ) -> LocationSeedIn:
     return LocationSeedIn.model_validate(
         {"id": id, "name": name, "latitude": lat, "longitude": lon, "city": city, "country": country}
-        | {"evses": evses, "operator": name.split()[0]}
+        | {"evses": evses, "operator": name.split(maxsplit=1)[0]}
     )
+
+
+def _c(id: str, standard: str, power: int, power_type: str) -> dict[str, Any]:
+    return {"id": id, "standard": standard, "power": power, "power_type": power_type}
 
 
 # Near the seed's example point (52.331142, 13.145221), plus Amsterdam and Stockholm. EVSE ids
@@ -141,29 +145,29 @@ def _seed(
 DEFAULT_LOCATIONS: tuple[LocationSeedIn, ...] = (
     _seed("LOC-DE-POTSDAM-1", "Ionity Potsdam Sued", 52.331580, 13.146010, "Potsdam", "DEU", [
         {"evse_id": "DE*ION*E1234*1", "status": "AVAILABLE", "connectors": [
-            {"id": "abcJd/vR5fvzBa0X/gxaXA==", "standard": "IEC_62196_T2_COMBO", "power": 350000, "power_type": "DC"},
+            _c("abcJd/vR5fvzBa0X/gxaXA==", "IEC_62196_T2_COMBO", 350000, "DC"),
         ]},
         {"evse_id": "DE*ION*E1234*2", "status": "CHARGING", "connectors": [
-            {"id": "Qm9vdEhpbGwtMS0y+9x7Aw==", "standard": "IEC_62196_T2_COMBO", "power": 350000, "power_type": "DC"},
-            {"id": "Q0hBZGVNTy0xLTI=", "standard": "CHADEMO", "power": 50000, "power_type": "DC"},
+            _c("Qm9vdEhpbGwtMS0y+9x7Aw==", "IEC_62196_T2_COMBO", 350000, "DC"),
+            _c("Q0hBZGVNTy0xLTI=", "CHADEMO", 50000, "DC"),
         ]},
     ]),
     _seed("LOC-DE-POTSDAM-2", "Stadtwerke Werder", 52.360100, 13.100200, "Werder", "DEU", [
         {"evse_id": "DE*ION*1234*1", "status": "AVAILABLE", "connectors": [
-            {"id": "V2VyZGVyLTEtMQ/AC+22==", "standard": "IEC_62196_T2", "power": 22000, "power_type": "AC_3_PHASE"},
+            _c("V2VyZGVyLTEtMQ/AC+22==", "IEC_62196_T2", 22000, "AC_3_PHASE"),
         ]},
         {"evse_id": "de*swp*e0042*1", "status": "OUTOFORDER", "connectors": [
-            {"id": "V2VyZGVyLTItMQ/AC+11==", "standard": "DOMESTIC_F", "power": 3700, "power_type": "AC_1_PHASE"},
+            _c("V2VyZGVyLTItMQ/AC+11==", "DOMESTIC_F", 3700, "AC_1_PHASE"),
         ]},
     ]),
     _seed("LOC-NL-AMS-1", "Allego Amsterdam Centraal", 52.378900, 4.900500, "Amsterdam", "NLD", [
         {"evse_id": "NL*ALL*EGO0000013*2", "status": "AVAILABLE", "connectors": [
-            {"id": "TkwtQUxMLTEzLTI/uA0z1w==", "standard": "IEC_62196_T2", "power": 11000, "power_type": "AC_3_PHASE"},
+            _c("TkwtQUxMLTEzLTI/uA0z1w==", "IEC_62196_T2", 11000, "AC_3_PHASE"),
         ]},
     ]),
     _seed("LOC-SE-STO-1", "Clever Stockholm", 59.329300, 18.068600, "Stockholm", "SWE", [
         {"evse_id": "Se*Cle*E0001*1", "status": "AVAILABLE", "connectors": [
-            {"id": "U0UtQ0xFLTAwMDEtMQ+Kx4==", "standard": "IEC_62196_T2_COMBO", "power": 150000, "power_type": "DC"},
+            _c("U0UtQ0xFLTAwMDEtMQ+Kx4==", "IEC_62196_T2_COMBO", 150000, "DC"),
         ]},
     ]),
 )  # fmt: skip

@@ -70,7 +70,11 @@ def test_given_nothing_in_range_then_an_empty_list(partner):
 
 @pytest.mark.parametrize(
     "query",
-    ["longitude=13&distance=100", "latitude=91&longitude=13&distance=100", "latitude=x&longitude=1&distance=1"],
+    [
+        "longitude=13&distance=100",
+        "latitude=91&longitude=13&distance=100",
+        "latitude=x&longitude=1&distance=1",
+    ],
 )
 def test_given_bad_coordinates_then_400(partner, query):
     response = partner.drive("POST", f"/geosearch/radius?{query}", {})
