@@ -11,15 +11,6 @@ import handler_locations_api
 import pytest
 from locationfakes import FakePartner
 
-from backbone.locations.ports import Dependencies
-from backbone.observability import metrics
-
-
-@pytest.fixture
-def api(monkeypatch: pytest.MonkeyPatch, deps: Dependencies) -> None:
-    monkeypatch.setattr(metrics.provider, "namespace", "PlugsurfingBackboneTest")
-    monkeypatch.setattr(handler_locations_api, "dependencies", lambda: deps)
-
 
 def call(event: dict[str, Any], context: Any) -> tuple[int, dict[str, Any]]:
     response = handler_locations_api.handler(event, context)
