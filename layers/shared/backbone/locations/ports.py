@@ -10,7 +10,7 @@ from typing import Protocol, TypeVar
 
 from backbone.locations.models import Location, SearchArea
 
-K = TypeVar("K", contravariant=True)
+K_contra = TypeVar("K_contra", contravariant=True)
 V = TypeVar("V")
 
 
@@ -27,12 +27,12 @@ class LocationsPartner(Protocol):
         ...
 
 
-class ResultCache(Protocol[K, V]):
+class ResultCache(Protocol[K_contra, V]):
     """Answers kept briefly so a busy app does not hammer Plugsurfing."""
 
-    def get(self, key: K) -> V | None: ...
+    def get(self, key: K_contra) -> V | None: ...
 
-    def put(self, key: K, value: V) -> None: ...
+    def put(self, key: K_contra, value: V) -> None: ...
 
 
 @dataclass(frozen=True)
