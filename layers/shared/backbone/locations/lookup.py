@@ -90,3 +90,15 @@ def _location(location_id: str, deps: Dependencies) -> Location:
             raise LocationNotFound(f"Plugsurfing knows no location {location_id}")
         deps.locations.put(location_id, location)
     return location
+
+
+class ConnectorLookup:
+    """`find_connector` bound to its dependencies: what another capability receives through a
+    port of its own (e.g. a session start given an `evseId` instead of a `connectorId`). Raises
+    what `find_connector` raises; all are `DomainError`s with their HTTP status."""
+
+    def __init__(self, deps: Dependencies) -> None:
+        self.deps = deps
+
+    def resolve(self, query: ConnectorQuery) -> ConnectorMatch:
+        return find_connector(query, self.deps)
