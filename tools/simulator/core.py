@@ -141,4 +141,4 @@ class SimulatorCore(VariantControls):
         return self.state.assign_count(order_id)
 
     def snapshot(self) -> dict[str, Any]:
-        return self.state.snapshot() | {"faults": self.faults.armed()}
+        return self.state.snapshot() | {"faults": self.faults.armed(), "locations": self.locations.all()}

@@ -241,6 +241,10 @@ class LocationBook:
             self.locations[seed.id] = wire
         return wire
 
+    def all(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.locations.values())
+
     def get(self, location_id: str) -> dict[str, Any]:
         with self.lock:
             location = self.locations.get(location_id)

@@ -99,6 +99,8 @@ def test_given_a_location_added_through_admin_then_search_finds_it_and_reset_dro
     found = partner.drive("POST", "/geosearch/radius?latitude=48.1&longitude=11.5&distance=10", {}).json
     assert [loc["id"] for loc in found["locations"]] == ["LOC-TEST"]
     assert sim.app.test_client().post("/_sim/locations", json={**seed, "typo": 1}).status_code == 400
+    state = sim.app.test_client().get("/_sim/state").json
+    assert "LOC-TEST" in [loc["id"] for loc in state["locations"]]
     sim.reset()
     assert partner.drive("GET", "/locations/LOC-TEST").status_code == 404
     assert partner.drive("GET", "/locations/LOC-DE-POTSDAM-1").status_code == 200
