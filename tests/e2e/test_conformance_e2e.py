@@ -75,3 +75,22 @@ def test_given_a_wrong_key_when_the_conformance_kit_runs_then_it_fails_and_exits
 
     assert done.returncode == 1
     assert "FAIL" in done.stdout
+
+
+def test_given_the_conformance_partner_s_traffic_then_partner_health_shows_it_seen_in_every_family(
+    stack: Any, partner_key: str
+) -> None:
+    stack.bbctl(
+        "conformance", "--endpoint", f"{stack.api_url}/api/v4/request", "--key", partner_key,
+        "--partner-identifier", PARTNER_IDENTIFIER, check=False,
+    )  # fmt: skip
+
+    fired = stack.fire("PartnerHealthFunction", "Every15Minutes")
+    health = json.loads(stack.bbctl("partners", "health", "--json").stdout)
+
+    assert fired["status"] == "ok", fired
+    assert "conformance-e2e" not in fired["result"]["silent"]
+    [ours] = [partner for partner in health["partners"] if partner["partnerId"] == "conformance-e2e"]
+    assert set(ours["families"]) == {"session-post", "rfid-verify", "poi"}
+    assert ours["silent"] is False
+    assert all(family["silenceSeconds"] < 300 for family in ours["families"].values())

@@ -173,9 +173,10 @@ def print_outcomes(outcomes: Sequence[Outcome], run_id: str, *, as_json: bool = 
         print(json.dumps({"runId": run_id, **counts, "cases": [asdict(o) for o in outcomes]}, indent=2))
         return
     width = max(len(o.case) for o in outcomes)
-    print(f"{'CASE':<{width}}  {'EXPECTED':<22} {'GOT':<9} VERDICT")
+    expected = max(len("EXPECTED"), *(len(o.expected) for o in outcomes))
+    print(f"{'CASE':<{width}}  {'EXPECTED':<{expected}}  {'GOT':<9} VERDICT")
     for o in outcomes:
-        line = f"{o.case:<{width}}  {o.expected:<22} {o.got:<9} {o.verdict}"
+        line = f"{o.case:<{width}}  {o.expected:<{expected}}  {o.got:<9} {o.verdict}"
         print(line + (f"  ({o.detail})" if o.detail else ""))
     print(f"\n{counts['PASS']} passed, {counts['FAIL']} failed, {counts['SKIP']} skipped (run {run_id})")
     if counts["FAIL"]:
