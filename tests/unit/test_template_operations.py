@@ -117,12 +117,13 @@ def source_queues(resources: dict[str, dict[str, Any]]) -> dict[str, str]:
     for name, resource in resources.items():
         if resource["Type"] in FUNCTION_TYPES:
             for event_name, event in props(resource).get("Events", {}).items():
-                if event.get("Type") == "SQS":
-                    if queue := logical_id(event.get("Properties", {}).get("Queue")):
-                        found[queue] = f"{name}.{event_name}"
-        elif resource["Type"] == "AWS::Lambda::EventSourceMapping":
-            if queue := logical_id(props(resource).get("EventSourceArn")):
-                found[queue] = name
+                queue = logical_id(event.get("Properties", {}).get("Queue"))
+                if event.get("Type") == "SQS" and queue:
+                    found[queue] = f"{name}.{event_name}"
+        elif resource["Type"] == "AWS::Lambda::EventSourceMapping" and (
+            queue := logical_id(props(resource).get("EventSourceArn"))
+        ):
+            found[queue] = name
     return {q: c for q, c in found.items() if resources.get(q, {}).get("Type") == "AWS::SQS::Queue"}
 
 

@@ -235,9 +235,7 @@ def test_given_a_due_schedule_when_its_rule_is_disabled_then_it_does_not_fire_un
     def fire(due: Schedule, override: Any) -> None:
         fired.append(due.source.label)
 
-    scheduler = Scheduler(
-        [schedule], fire, threading.Event(), enabled=lambda due: states[due.rule_name]
-    )
+    scheduler = Scheduler([schedule], fire, threading.Event(), enabled=lambda due: states[due.rule_name])
 
     assert scheduler.fire_if_enabled(schedule) is False
     states["stk-FnDaily"] = True
