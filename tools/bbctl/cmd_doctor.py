@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from typing import Any
@@ -58,7 +59,9 @@ def register(groups: Any) -> None:
 
 def _doctor(args: argparse.Namespace) -> int:
     # The partner clients log each call; the findings say what happened, and stdout stays parseable.
-    logger.registered_handler.setStream(sys.stderr)
+    handler = logger.registered_handler
+    if isinstance(handler, logging.StreamHandler):
+        handler.setStream(sys.stderr)
     logger.setLevel("ERROR")
     target = Target.from_args(args)
     probe = AwsStackProbe(target, api_url=args.api_url, sim_url=args.sim_url, partner_mode=args.partner_mode)
