@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import TypeSerializer
 
-from backbone.keys.model import ChargingKey, KeyState
+from backbone.keys.models import ChargingKey, KeyState
 from backbone.oioi.identifiers import uid_to_key_identifier
 
 pytestmark = pytest.mark.e2e

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from backbone.settings import BaseSettings
+from backbone.settings import FunctionSettings
 
 
-class PartnerActivitySettings(BaseSettings):
+class PartnerActivitySettings(FunctionSettings):
     """The receiver's: where accepted messages are noted (empty: not noted)."""
 
     partner_activity_table: str = ""
 
 
-class PartnerHealthSettings(BaseSettings):
+class PartnerHealthSettings(FunctionSettings):
     """PartnerHealthFunction's."""
 
     partner_activity_table: str = Field(min_length=1)
