@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backbone.aws.attributes import from_attributes, to_attributes
-from backbone.aws.pages import items
 from backbone.receiver.access import PartnerAccess
 from backbone.receiver.aws import DynamoPartnerAccess
 
@@ -34,8 +33,8 @@ KEY_ID_INDEX = "ByKeyId"
 
 
 class PartnerAccessTable(DynamoPartnerAccess):
-    """The partners table (`access.AccessStore`): the authorizer's read, and the writes and
-    listings of `bbctl partners`."""
+    """The partners table (`access.AccessStore`): the Lambdas' reads, and the writes and
+    look-ups of `bbctl partners`."""
 
     def put_new(self, access: PartnerAccess) -> None:
         self._client.put_item(
@@ -50,13 +49,6 @@ class PartnerAccessTable(DynamoPartnerAccess):
             Item=to_attributes(access.to_item()),
             ConditionExpression="attribute_exists(keyHash)",
         )
-
-    def list_all(self) -> list[PartnerAccess]:
-        found = (PartnerAccess.from_item(from_attributes(item)) for item in self._scan())
-        return sorted(found, key=lambda access: (access.partner_id, access.created_at))
-
-    def _scan(self) -> Iterator[dict[str, Any]]:
-        return items(self._client.scan, TableName=self._table)
 
     def find_by_key_id(self, key_id: str) -> list[PartnerAccess]:
         response = self._client.query(

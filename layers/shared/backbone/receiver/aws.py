@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from backbone.aws.attributes import from_attributes, to_attributes
 from backbone.aws.cdr_queue import Message, SqsCdrQueue
 from backbone.aws.errors import AWS_ERRORS, error_code, is_condition_failed
+from backbone.aws.pages import items
 from backbone.receiver.access import PartnerAccess
 from backbone.receiver.errors import BackendUnavailable, ConcurrentChange
 from backbone.receiver.stations import (
@@ -56,6 +57,12 @@ class DynamoPartnerAccess:
         response = self._client.get_item(TableName=self._table, Key={"keyHash": {"S": key_hash}})
         item = response.get("Item")
         return None if item is None else PartnerAccess.from_item(from_attributes(item))
+
+    def list_all(self) -> list[PartnerAccess]:
+        """Every key, by partner and creation (partner health, `bbctl partners`)."""
+        found = items(self._client.scan, TableName=self._table)
+        accesses = (PartnerAccess.from_item(from_attributes(item)) for item in found)
+        return sorted(accesses, key=lambda access: (access.partner_id, access.created_at))
 
 
 # --- Charging keys (rfid-verify) --------------------------------------------------------------

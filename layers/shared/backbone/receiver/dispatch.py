@@ -131,7 +131,10 @@ def _receive(
     bind_correlation(message=name)
     if not isinstance(payload, dict):
         raise MalformedMessage(f"{name} must be a JSON object")
-    return route.run(payload, Request(name, payload_text, caller, now), deps)
+    answer = route.run(payload, Request(name, payload_text, caller, now), deps)
+    if answer.status == 200:
+        deps.on_accepted(caller.partner_id, name, now)  # partner health (backbone.partner_health)
+    return answer
 
 
 def event_body(body: str | None, is_base64_encoded: bool) -> bytes:

@@ -59,6 +59,14 @@ class StationStore(Protocol):
         recorded; otherwise change nothing and return the item as it is."""
 
 
+AcceptedHook = Callable[[str, str, datetime], None]
+"""Told (partner id, message, receipt time) of every message answered 200; must never raise."""
+
+
+def _ignore(partner_id: str, message: str, at: datetime) -> None:
+    """The default `AcceptedHook`."""
+
+
 @dataclass(frozen=True)
 class Dependencies:
     """Data access for the receiver. The AWS adapters create their clients on first use
@@ -68,6 +76,8 @@ class Dependencies:
     cdr_queue: CdrSender
     stations: StationStore
     clock: Callable[[], datetime] = utc_now
+    on_accepted: AcceptedHook = _ignore
+    """Partner health notes who sent what (`backbone.partner_health`)."""
 
 
 @dataclass(frozen=True)

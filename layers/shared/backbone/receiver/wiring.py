@@ -4,9 +4,11 @@ a partner waits behind API Gateway), so a cold start pays only for what its requ
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache, partial
 
 from backbone.aws.clients import client
+from backbone.partner_health.wiring import activity_recorder
 from backbone.receiver.aws import DynamoChargingKeys, DynamoPartnerAccess, DynamoStations, LazyCdrQueue
 from backbone.receiver.ports import AuthorizerDependencies, Dependencies
 from backbone.receiver.settings import OioiAuthorizerSettings, OioiReceiverSettings
@@ -26,4 +28,9 @@ def oioi_receiver_dependencies(settings: OioiReceiverSettings) -> Dependencies:
         charging_keys=DynamoChargingKeys(_dynamodb, settings.charging_keys_table),
         cdr_queue=LazyCdrQueue(_sqs, settings.cdr_queue_url),
         stations=DynamoStations(_dynamodb, settings.stations_table),
+        on_accepted=_note_activity,
     )
+
+
+def _note_activity(partner_id: str, message: str, at: datetime) -> None:
+    activity_recorder().note(partner_id, message, at)
