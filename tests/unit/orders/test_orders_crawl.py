@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from orderfakes import ORG, START, MemoryOrders, MemoryQueue, metric_count
 
-from backbone.orders.crawl import CrawlConfig, CrawlReport, crawl_orders
+from backbone.orders.crawl import CrawlReport, crawl_orders
+from backbone.orders.partner import EmpOrders
+from backbone.orders.ports import CrawlDependencies
 from backbone.orders.models import KeyOrder, KeyOrderState
 from backbone.partners.pagination import Page
 from backbone.partners.plugsurfing import PlugsurfingClient
@@ -30,16 +32,10 @@ def crawl(
     **config: Any,
 ) -> CrawlReport:
     settings = {"page_size": 10, "overlap": timedelta(minutes=10), "margin_ms": 1_000} | config
-    return crawl_orders(
-        client,
-        orders,
-        orders,
-        queue,
-        clock=clock.now,
-        remaining_ms=remaining,
-        owner=owner,
-        config=CrawlConfig(**settings),
+    deps = CrawlDependencies(
+        orders=orders, control=orders, queue=queue, feed=EmpOrders(client), clock=clock.now, **settings
     )
+    return crawl_orders(deps, remaining, owner)
 
 
 def add_orders(sim: PlugsurfingSimulator, count: int, start: datetime, prefix: str = "o") -> list[str]:
