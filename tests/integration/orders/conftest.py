@@ -13,13 +13,17 @@ import handler_key_sync
 import pytest
 from aws_lambda_powertools.utilities import parameters
 
+from backbone.aws import clients
 from backbone.keys.settings import KeySyncSettings
 from backbone.keys.store import KeyStore, key_store
 from backbone.observability import metrics
-from backbone.aws import clients
 from backbone.orders.aws import DynamoDriveOrderStore, DynamoOrderStore
 from backbone.orders.settings import DriveOrderSettings, OrderCrawlSettings, OrderFulfilSettings
-from backbone.orders.wiring import drive_order_dependencies, order_crawl_dependencies, order_fulfil_dependencies
+from backbone.orders.wiring import (
+    drive_order_dependencies,
+    order_crawl_dependencies,
+    order_fulfil_dependencies,
+)
 from backbone.partners.factory import plugsurfing_client
 from backbone.settings import load_settings
 from simulator import DEFAULT_API_KEY, PlugsurfingSimulator

@@ -15,10 +15,10 @@ import handler_order_crawl
 import handler_order_fulfil
 import pytest
 
+from backbone.aws.attributes import plain
 from backbone.keys import logic
 from backbone.keys.models import KeyState, SyncState
 from backbone.keys.store import KeyStore
-from backbone.aws.attributes import plain
 from backbone.orders.aws import DynamoDriveOrderStore, DynamoOrderStore, SqsQueue
 from backbone.orders.errors import RetryLater
 from backbone.orders.fulfil import fulfil_order

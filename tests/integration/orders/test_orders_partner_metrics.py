@@ -32,7 +32,13 @@ def test_given_the_crawl_when_it_lists_emp_orders_then_partner_calls_are_emitted
 
 
 def test_given_an_order_to_fulfil_when_it_is_read_at_plugsurfing_then_partner_calls_are_emitted(
-    simulator, function_env, deliver, resources, lambda_context, load_event, capsys: pytest.CaptureFixture[str]
+    simulator,
+    function_env,
+    deliver,
+    resources,
+    lambda_context,
+    load_event,
+    capsys: pytest.CaptureFixture[str],
 ):
     function_env(simulator.drive_base_url)
     simulator.add_order(id="emp-m2", organizationId=ORG)

@@ -73,7 +73,9 @@ def _leased_by_other(record: Leased, owner: str, now: datetime) -> bool:
     )
 
 
-def drive_deps(records: MemoryDriveOrders, client: Any, clock: ManualClock, **config: Any) -> DriveOrderDependencies:
+def drive_deps(
+    records: MemoryDriveOrders, client: Any, clock: ManualClock, **config: Any
+) -> DriveOrderDependencies:
     """What DriveOrderFunction's logic receives, on `client` (the real one, or a fake of it)."""
     return DriveOrderDependencies(
         records=records, partner=DriveOrders(client), redelivery=MemoryQueue(), clock=clock.now, **config

@@ -10,9 +10,9 @@ import pytest
 from orderfakes import ORG, START, MemoryOrders, MemoryQueue, metric_count
 
 from backbone.orders.crawl import CrawlReport, crawl_orders
+from backbone.orders.models import KeyOrder, KeyOrderState
 from backbone.orders.partner import EmpOrders
 from backbone.orders.ports import CrawlDependencies
-from backbone.orders.models import KeyOrder, KeyOrderState
 from backbone.partners.pagination import Page
 from backbone.partners.plugsurfing import PlugsurfingClient
 from backbone.partners.schemas import EmpOrder

@@ -13,9 +13,9 @@ from orderfakes import FLEET, ORG, START, MemoryOrders, MemoryQueue, MemoryStock
 from backbone.keys.models import KeyState, SyncState
 from backbone.orders.errors import RecordBusy, RetryLater
 from backbone.orders.fulfil import fulfil_order, hand_over
+from backbone.orders.models import KeyOrder, KeyOrderState, KeyToShip
 from backbone.orders.partner import EmpOrders
 from backbone.orders.ports import FulfilDependencies
-from backbone.orders.models import KeyOrder, KeyOrderState, KeyToShip
 from backbone.partners.plugsurfing import PlugsurfingClient
 from backbone.partners.schemas import EmpOrder
 from simulator import ManualClock, PlugsurfingSimulator

@@ -15,8 +15,8 @@ from test_orders_fulfil import fulfil, fulfil_until_done, receive
 
 from backbone.keys.models import KeyState
 from backbone.orders.errors import RetryLater
-from backbone.orders.ports import FulfilDependencies
 from backbone.orders.models import KeyOrderState
+from backbone.orders.ports import FulfilDependencies
 from backbone.orders.statuses import EMP_ORDER_STATUSES, Handling, handling_of
 from backbone.partners.plugsurfing import PlugsurfingClient
 from simulator import ManualClock, PlugsurfingSimulator

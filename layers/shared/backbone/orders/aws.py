@@ -166,7 +166,6 @@ class DynamoOrderStore:
         self._orders = _LeasedItems(table, KeyOrder, "pk", ORDER_PREFIX)
         self._control = _LeasedItems(table, CrawlCheckpoint, "pk")
 
-
     # orders
     def get(self, order_id: str) -> KeyOrder | None:
         return self._orders.get(order_id)

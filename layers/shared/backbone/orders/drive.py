@@ -63,7 +63,9 @@ def place_from_queue(
         return place_drive_order(request, deps, lease_owner(label))
 
 
-def place_drive_order(request: DriveOrderRequest, deps: DriveOrderDependencies, owner: str) -> DriveOrderRecord:
+def place_drive_order(
+    request: DriveOrderRequest, deps: DriveOrderDependencies, owner: str
+) -> DriveOrderRecord:
     """Order the key for this request unless it was ordered (or refused) already."""
     bind_correlation(drive_order_request_id=request.request_id, user_id=request.user_id)
     records = deps.records
@@ -310,7 +312,9 @@ def _observed(record: DriveOrderRecord, order: DriveKeyOrder, now: datetime) -> 
     )
 
 
-def _unsettled(record: DriveOrderRecord, *, missing: bool, now: datetime, deps: DriveOrderDependencies) -> str | None:
+def _unsettled(
+    record: DriveOrderRecord, *, missing: bool, now: datetime, deps: DriveOrderDependencies
+) -> str | None:
     """Why tracking of an open order stops now, or None while it goes on."""
     if record.state is not DriveRequestState.ORDERED:
         return None

@@ -40,7 +40,12 @@ class PartnerCallFailed(Exception):
     HTTP. `status` and `retry_after` are the partner's, when it gave them."""
 
     def __init__(
-        self, message: str, *, status: int | None = None, detail: str | None = None, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        detail: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status

@@ -35,7 +35,13 @@ from backbone.keys import logic as key_logic
 from backbone.keys.errors import OutOfStock
 from backbone.keys.models import ChargingKey, KeyState, SyncState
 from backbone.observability import MetricUnit, bind_correlation, logger, metrics
-from backbone.orders.errors import NotFulfillable, OrderNotFound, PartnerCallFailed, PartnerRefused, RetryLater
+from backbone.orders.errors import (
+    NotFulfillable,
+    OrderNotFound,
+    PartnerCallFailed,
+    PartnerRefused,
+    RetryLater,
+)
 from backbone.orders.models import (
     FINISHED,
     PARTNER_ASSIGNED,

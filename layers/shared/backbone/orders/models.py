@@ -50,7 +50,6 @@ class Leased(Record):
     lease_until: StoredTime | None = None
 
 
-
 # --- EMP key orders ------------------------------------------------------------------------------
 
 

@@ -34,7 +34,9 @@ def _translated(refusals: tuple[type[PartnerError], ...] = FINAL) -> Iterator[No
             if isinstance(error, refusals)
             else PartnerCallFailed
         )
-        raise kind(str(error), status=error.status, detail=error.detail, retry_after=error.retry_after) from error
+        raise kind(
+            str(error), status=error.status, detail=error.detail, retry_after=error.retry_after
+        ) from error
 
 
 class EmpOrders:
@@ -51,11 +53,15 @@ class EmpOrders:
         cursor: str | None = None,
     ) -> Page[EmpOrder]:
         with _translated():
-            return self.client.list_orders(from_date=from_date, to_date=to_date, page_size=page_size, cursor=cursor)
+            return self.client.list_orders(
+                from_date=from_date, to_date=to_date, page_size=page_size, cursor=cursor
+            )
 
     def find_order(self, order_id: str, created_at: datetime, window: timedelta) -> EmpOrder | None:
         def fetch(cursor: str | None) -> Page[EmpOrder]:
-            return self.client.list_orders(from_date=created_at - window, to_date=created_at + window, cursor=cursor)
+            return self.client.list_orders(
+                from_date=created_at - window, to_date=created_at + window, cursor=cursor
+            )
 
         with _translated():  # a repeated cursor too: the partner cannot be read right now
             for page in iter_pages(fetch):

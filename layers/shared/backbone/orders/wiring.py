@@ -18,7 +18,12 @@ from backbone.orders.ports import (
     FulfilDependencies,
     doubling_backoff,
 )
-from backbone.orders.settings import DriveOrderSettings, OrderCrawlSettings, OrderFulfilSettings, QueueRetrySettings
+from backbone.orders.settings import (
+    DriveOrderSettings,
+    OrderCrawlSettings,
+    OrderFulfilSettings,
+    QueueRetrySettings,
+)
 from backbone.partners.factory import BATCH_RETRY, plugsurfing_client
 
 # Every order function is fed by a queue or a schedule: a failed call comes back later.
