@@ -12,7 +12,7 @@ from orderfakes import ORG, START, MemoryOrders, MemoryQueue, metric_count
 from backbone.orders.crawl import CrawlReport, crawl_orders
 from backbone.orders.models import KeyOrder, KeyOrderState
 from backbone.orders.partner import EmpOrders
-from backbone.orders.ports import CrawlDependencies
+from backbone.orders.ports import FIRST_CRAWL, CrawlDependencies
 from backbone.partners.pagination import Page
 from backbone.partners.plugsurfing import PlugsurfingClient
 from backbone.partners.schemas import EmpOrder
@@ -210,6 +210,25 @@ def test_given_a_first_crawl_that_finds_nothing_when_orders_come_later_then_the_
     assert first.new_orders == []
     assert orders.checkpoint.watermark == START + timedelta(seconds=30)
     assert second.new_orders == ["new-000"], "a later run's own time never replaces the first start"
+    assert queue.sent == ["new-000"]
+
+
+def test_given_no_start_date_when_the_first_crawl_runs_then_it_starts_at_its_own_time(
+    sim: PlugsurfingSimulator,
+    client: PlugsurfingClient,
+    orders: MemoryOrders,
+    queue: MemoryQueue,
+    clock: ManualClock,
+) -> None:
+    add_orders(sim, 2, START - timedelta(days=3), prefix="history")
+    first = crawl(client, orders, queue, clock, start_from=FIRST_CRAWL)
+    clock.advance(60)
+    add_orders(sim, 1, START + timedelta(seconds=30), prefix="new")
+
+    second = crawl(client, orders, queue, clock, owner="run-2", start_from=FIRST_CRAWL)
+
+    assert first.new_orders == []
+    assert second.new_orders == ["new-000"], "the first crawl's time stays the start"
     assert queue.sent == ["new-000"]
 
 
