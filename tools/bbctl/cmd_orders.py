@@ -28,6 +28,7 @@ from backbone.orders.aws import DynamoDriveOrderStore, DynamoOrderStore, SqsQueu
 from backbone.orders.models import DriveOrderRequest, DriveRequestState, KeyOrder, KeyOrderState
 from backbone.timeutil import from_storage, to_storage, utc_now
 from bbctl import Target, add_target_arguments, ops_orders
+from bbctl.progress import Progress
 
 Run = Callable[[argparse.Namespace], int]
 
@@ -184,7 +185,10 @@ def _crawl(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    sys.stdout.write(ops_orders.fulfilment_csv(_orders(args).by_state(KeyOrderState.ASSIGNED), args.since))
+    with Progress("assigned orders read") as progress:
+        orders = progress.iterate(_orders(args).by_state(KeyOrderState.ASSIGNED))
+        csv_text = ops_orders.fulfilment_csv(orders, args.since)
+    sys.stdout.write(csv_text)
     return 0
 
 
