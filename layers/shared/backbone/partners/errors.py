@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from backbone.oioi.codes import AnyResultCode, is_success, parse_code
+
+if TYPE_CHECKING:  # annotations only: modules that only catch these errors do not import httpx
+    import httpx
 
 # Longest Retry-After we pass on: SQS's maximum visibility timeout (12 h), so a caller can hand
 # `retry_after` straight to ChangeMessageVisibility; anything longer is a partner mistake.
