@@ -22,6 +22,7 @@ from backbone.receiver.responses import Answer, error_answer
 from backbone.receiver.settings import OioiReceiverSettings
 from backbone.receiver.store import AwsBackends
 from backbone.settings import load_settings
+from backbone.snapstart import prepare_snapshot
 from backbone.timeutil import utc_now
 
 app = APIGatewayRestResolver()
@@ -30,6 +31,9 @@ app = APIGatewayRestResolver()
 @cache
 def backends() -> AwsBackends:
     return AwsBackends(load_settings(OioiReceiverSettings))
+
+
+prepare_snapshot(services=["dynamodb", "sqs"], forget=backends.cache_clear)  # SnapStart, when on
 
 
 @app.post("/api/v4/request")
