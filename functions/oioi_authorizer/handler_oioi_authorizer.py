@@ -21,13 +21,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from backbone.observability import MetricUnit, logger, metrics, tracer
 from backbone.receiver.access import AccessDenied, MalformedCredentials, authenticate
 from backbone.receiver.settings import OioiAuthorizerSettings
-from backbone.receiver.wiring import oioi_authorizer_dependencies
+from backbone.receiver.wiring import forget, oioi_authorizer_dependencies
 from backbone.settings import load_settings
+from backbone.snapstart import prepare_snapshot
 
 
 class Unauthorized(Exception):
     """API Gateway answers 401 (gateway response UNAUTHORIZED) when an authorizer fails with
     exactly the message "Unauthorized"."""
+
+
+prepare_snapshot(services=["dynamodb"], forget=forget)  # SnapStart, when on
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -18,10 +18,14 @@ from backbone.observability import MetricUnit, logger, metrics, tracer
 from backbone.receiver.dispatch import event_body, receive
 from backbone.receiver.responses import Answer, error_answer
 from backbone.receiver.settings import OioiReceiverSettings
-from backbone.receiver.wiring import oioi_receiver_dependencies
+from backbone.receiver.wiring import forget, oioi_receiver_dependencies
 from backbone.settings import load_settings
+from backbone.snapstart import prepare_snapshot
 
 app = APIGatewayRestResolver()
+
+
+prepare_snapshot(services=["dynamodb", "sqs"], forget=forget)  # SnapStart, when on
 
 
 @app.post("/api/v4/request")

@@ -9,10 +9,8 @@ from functools import cache
 from backbone.aws.cdr_queue import SqsCdrQueue
 from backbone.aws.clients import client
 from backbone.cdr.aws import DynamoCdrStore, SessionsTableReader, SqsDeadLetters
-from backbone.cdr.partner import DriveSessions, EmpSessions
 from backbone.cdr.ports import IngestDependencies, ReconcileDependencies
 from backbone.cdr.settings import CdrIngestSettings, CdrReconcileSettings
-from backbone.partners.factory import BATCH_RETRY, plugsurfing_client
 
 
 @cache
@@ -25,6 +23,10 @@ def cdr_ingest_dependencies(settings: CdrIngestSettings) -> IngestDependencies:
 
 @cache
 def cdr_reconcile_dependencies(settings: CdrReconcileSettings) -> ReconcileDependencies:
+    # Imported here: the partner client (httpx) is CdrReconcileFunction's, not ingestion's.
+    from backbone.cdr.partner import DriveSessions, EmpSessions  # noqa: PLC0415
+    from backbone.partners.factory import BATCH_RETRY, plugsurfing_client  # noqa: PLC0415
+
     dynamodb = client("dynamodb", "batch")
     sessions = DriveSessions if settings.partner_mode == "drive" else EmpSessions
     return ReconcileDependencies(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import cache, partial
 
+from backbone.aws import clients
 from backbone.aws.clients import client
 from backbone.partner_health.wiring import activity_recorder
 from backbone.receiver.aws import DynamoChargingKeys, DynamoPartnerAccess, DynamoStations, LazyCdrQueue
@@ -34,3 +35,11 @@ def oioi_receiver_dependencies(settings: OioiReceiverSettings) -> Dependencies:
 
 def _note_activity(partner_id: str, message: str, at: datetime) -> None:
     activity_recorder().note(partner_id, message, at)
+
+
+def forget() -> None:
+    """Drop every dependency and client built so far (after a SnapStart restore: connections
+    opened before the snapshot are dead, credentials resolved then are someone else's)."""
+    oioi_authorizer_dependencies.cache_clear()
+    oioi_receiver_dependencies.cache_clear()
+    clients.reset()
