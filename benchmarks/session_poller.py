@@ -224,7 +224,7 @@ def run_state(state: dict[str, Any], data: dict[str, Any], world: World) -> tupl
     """One Task: the real logic; an error follows the Catch, or (fixed loop) becomes `done`."""
     task = TaskInput.model_validate({**state["Parameters"], "requestId": REQUEST_ID})
     try:
-        return state["Next"], run_task(task, world.tasks, world.clock.now())
+        return state["Next"], run_task(task, clocked(world.tasks, world.clock.now()))
     except Exception as error:
         for catch in state.get("Catch", []):
             if type(error).__name__ in catch["ErrorEquals"] or "States.ALL" in catch["ErrorEquals"]:
@@ -241,12 +241,12 @@ def run(variant: Variant, scenario: Scenario) -> Result:
     request = StartRequest.model_validate(
         {"requestId": REQUEST_ID, "connectorId": "conn-1", "keyIdentifier": KEY_UID}
     )
-    submit_start(request, world.commands, world.clock.now())
+    submit_start(request, clocked(world.commands, world.clock.now()))
     stop_at = T0 + timedelta(seconds=scenario.stop_at)
 
     def stop_request() -> bool:
         if variant.hand_over:
-            request_stop(REQUEST_ID, world.commands, world.clock.now())
+            request_stop(REQUEST_ID, clocked(world.commands, world.clock.now()))
             return True
         record = world.record()
         world.partner.stop(record)
