@@ -43,9 +43,7 @@ def test_the_session_tasks_count_every_partner_call_they_make(
     assert {(call["api"], call["outcome"]) for call in calls} == {("emp", "ok")}
 
 
-def test_the_session_api_counts_its_remote_stop(
-    poller: Harness, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_the_session_api_counts_its_remote_stop(poller: Harness, capsys: pytest.CaptureFixture[str]) -> None:
     poller.sim.script_connector("conn-1", start_delay=20, stop_to_complete=40, balance_delay=0)
     stop_output: list[str] = []
 

@@ -96,6 +96,23 @@ def test_given_a_session_completes_then_its_cdr_is_queued_as_received_and_balanc
     assert world.events.published[-1].balance_status == "PROCESSING"
 
 
+def test_given_the_cdr_queue_is_down_then_the_poll_is_retried_and_sends_the_cdr_when_it_is_back() -> None:
+    complete = partner_session("COMPLETE", "PROCESSING")
+    world = started_world(partner_session("STARTED"), complete)
+    poll_session("req-1", clocked(world.tasks, at(10)))
+    world.cdrs.unavailable = 1
+
+    with pytest.raises(PartnerRetryable):  # the ASL's Retry runs the poll again
+        poll_session("req-1", clocked(world.tasks, at(40)))
+    assert world.record().status == Status.STARTED, "nothing recorded as sent that was not"
+    poll_session("req-1", clocked(world.tasks, at(45)))
+
+    [cdr] = world.cdrs.sent
+    assert json.loads(cdr.raw) == complete
+    assert world.record().status == Status.COMPLETE
+    assert world.record().cdr_sent_at == at(45)
+
+
 def test_given_the_balance_settles_then_it_is_recorded_without_a_second_cdr_and_polling_ends() -> None:
     world = started_world(partner_session("COMPLETE", "PROCESSING"), partner_session("COMPLETE", "PAID"))
     poll_session("req-1", clocked(world.tasks, at(10)))
