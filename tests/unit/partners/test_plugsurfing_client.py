@@ -246,7 +246,8 @@ def test_given_an_order_when_assigning_it_then_the_singular_order_path_is_posted
 def test_given_a_complete_session_when_read_then_energy_price_and_balance_are_typed(
     partner: respx.MockRouter, client: PlugsurfingClient
 ) -> None:
-    partner.get("/v1/users/u1/sessions/LWO89J3mDJr").mock(return_value=httpx.Response(200, json=COMPLETE_SESSION))
+    answer = httpx.Response(200, json=COMPLETE_SESSION)
+    partner.get("/v1/users/u1/sessions/LWO89J3mDJr").mock(return_value=answer)
     session = client.get_session("u1", "LWO89J3mDJr")
     assert session.session_status is SessionStatus.COMPLETE
     assert session.balance_status is BalanceStatus.PAID
