@@ -61,7 +61,7 @@ run: $(VENV)/.installed ## Set up and run the local stack in the foreground (Ctr
 	$(PY) -m devstack run --parameter OrderCrawlStartDate=2020-01-01 $(RUN_ARGS)
 
 # --- checks ---
-lint: setup ## ruff, mypy (strict on the layer), cfn-lint, sam validate (plain and --lint), checkov
+lint: setup ## ruff, mypy (strict on the layer), cfn-lint, sam validate (plain and --lint), checkov; the template again with its options on
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -70,6 +70,11 @@ lint: setup ## ruff, mypy (strict on the layer), cfn-lint, sam validate (plain a
 	$(SAM) validate --lint --template template.yaml
 	@# Skipped checks and why: .checkov.yaml (all resources) and Metadata beside a resource.
 	$(SCAN_VENV)/bin/checkov --config-file .checkov.yaml --file template.yaml
+	@# The same checks with the options that are off by default turned on (OioiSnapStart).
+	mkdir -p .aws-sam && $(PY) tools/template_variant.py template.yaml OioiSnapStart=true > .aws-sam/template-options-on.yaml
+	$(VENV)/bin/cfn-lint .aws-sam/template-options-on.yaml
+	$(SAM) validate --lint --template .aws-sam/template-options-on.yaml
+	$(SCAN_VENV)/bin/checkov --config-file .checkov.yaml --file .aws-sam/template-options-on.yaml
 
 format: $(VENV)/.installed ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .

@@ -23,8 +23,12 @@ measures the neighbours.
 as built, median of the runs, scaled to the CPU time of the import): the top modules by their
 own time, grouped by top-level package, per handler and over all of them.
 
+`--libraries` adds rows for the libraries every handler uses (boto3, Powertools, pydantic, and
+Powertools' batch or REST event handler), imported alone, measured the same way: what any handler
+pays before our own code.
+
 Usage: .venv/bin/python benchmarks/cold_init.py [--runs 5] [--quick] [--clock cpu|wall]
-           [--python PYTHON313] [--importtime [--top 10]] [--only NAME ...] [--reuse]
+           [--python PYTHON313] [--importtime [--top 10]] [--only NAME ...] [--reuse] [--libraries]
 """
 
 from __future__ import annotations
@@ -62,6 +66,26 @@ BASE_ENV = {
     "PATH": os.environ.get("PATH", ""),
 }
 COLUMNS = ("as built", "without bytecode")
+# --libraries: what the libraries every handler uses cost before any of our code, measured the same
+# way (boto3 imported, no client: a handler builds its clients on first use). If these alone come
+# near the target, the rest of a handler's import cannot fit under it.
+_STACK = (
+    "import boto3; from aws_lambda_powertools import Logger, Metrics, Tracer; "
+    'Tracer(patch_modules=["botocore"]); Logger(); Metrics(); '
+    "from pydantic import BaseModel, Field, HttpUrl; "
+    'BaseModel.model_config["defer_build"] = True; '
+    'Settings = type("Settings", (BaseModel,), {"__annotations__": {"url": HttpUrl, "name": str}, '
+    '"name": Field(min_length=1)}); Settings(url="https://example.com", name="x")'
+)
+LIBRARIES = {
+    "libraries: boto3, Powertools Logger/Metrics/Tracer, a pydantic model": _STACK,
+    "libraries: the same + BatchProcessor (SQS/stream handlers)": (
+        f"{_STACK}; from aws_lambda_powertools.utilities.batch import BatchProcessor"
+    ),
+    "libraries: the same + APIGatewayRestResolver (REST handlers)": (
+        f"{_STACK}; from aws_lambda_powertools.event_handler import APIGatewayRestResolver"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -167,25 +191,36 @@ def time_import(python313: str, clock: str, code: str, path: list[Path], env: di
     return float(run313(python313, code, path, env, clock=clock).stdout.strip().splitlines()[-1])
 
 
-def cases(functions: dict[str, Function], root: Path) -> dict[str, tuple[str, list[Path], dict[str, str]]]:
+def cases(
+    functions: dict[str, Function], root: Path, libraries: bool = False
+) -> dict[str, tuple[str, list[Path], dict[str, str]]]:
     layer = root / "SharedLayer" / "python"
     found = {FLOOR_NAME: (FLOOR, [layer], {})}
     for name, function in functions.items():
         found[name] = (f"import {function.module}", [root / name, layer], function.env)
+    if libraries and functions:
+        env = next(iter(functions.values())).env  # a function's environment: Powertools as in Lambda
+        found |= {name: (code, [layer], env) for name, code in LIBRARIES.items()}
     return found
 
 
 def measure(
-    python313: str, functions: dict[str, Function], roots: dict[str, Path], runs: int, clock: str
+    python313: str,
+    functions: dict[str, Function],
+    roots: dict[str, Path],
+    runs: int,
+    clock: str,
+    libraries: bool = False,
 ) -> int:
-    by_column = {column: cases(functions, root) for column, root in roots.items()}
+    by_column = {column: cases(functions, root, libraries) for column, root in roots.items()}
+    names = [name for name in by_column[COLUMNS[0]] if name != FLOOR_NAME]
     samples = {column: collections.defaultdict(list) for column in COLUMNS}
     floors = {column: collections.defaultdict(list) for column in COLUMNS}
     ratios = {column: collections.defaultdict(list) for column in COLUMNS}
     # The first round warms the OS file cache and is discarded. Then, pair by pair, each function
     # right after a floor from the same copy of the layer, its ratio taken against that floor.
     for round_ in range(runs + 1):
-        for name in functions:
+        for name in names:
             for column in COLUMNS:
                 floor_case, case = by_column[column][FLOOR_NAME], by_column[column][name]
                 floor = time_import(python313, clock, *floor_case)
@@ -205,11 +240,12 @@ def measure(
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     worst = {column: 0.0 for column in COLUMNS}
-    for name in functions:
+    for name in names:
         cells = []
         for column in COLUMNS:
             ratio = statistics.median(ratios[column][name])
-            worst[column] = max(worst[column], ratio)
+            if name in functions:
+                worst[column] = max(worst[column], ratio)
             ms = statistics.median(samples[column][name]) * 1000
             floor_ms = statistics.median(floors[column][name]) * 1000
             cells += [f"{ms:,.0f}", f"{floor_ms:,.0f}", f"{ratio:.2f}×"]
@@ -286,6 +322,9 @@ def main() -> int:
     parser.add_argument("--importtime", action="store_true", help="where import time goes, per handler")
     parser.add_argument("--top", type=int, default=10, help="packages listed per handler with --importtime")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="only these functions (template names)")
+    parser.add_argument(
+        "--libraries", action="store_true", help="also rows for the libraries alone (no code of ours)"
+    )
     parser.add_argument("--reuse", action="store_true", help="reuse the replica of the last run")
     args = parser.parse_args()
     runs = 3 if args.quick else args.runs
@@ -299,7 +338,7 @@ def main() -> int:
         roots = build_replica(python313, functions)
     if args.importtime:
         return importtime(python313, functions, roots[COLUMNS[0]], runs, args.top)
-    return measure(python313, functions, roots, runs, args.clock)
+    return measure(python313, functions, roots, runs, args.clock, args.libraries)
 
 
 if __name__ == "__main__":

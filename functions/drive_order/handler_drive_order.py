@@ -17,8 +17,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backbone.observability import logger, metrics, record_scope, tracer
-from backbone.orders.service import place_from_queue, receipt, track
+from backbone.orders.drive import place_from_queue, receipt, track_drive_orders
 from backbone.orders.settings import DriveOrderSettings
+from backbone.orders.wiring import drive_order_dependencies
 from backbone.settings import load_settings
 
 # A batch where every record waits (keys syncing, throttled) is normal, not a function error.
@@ -27,12 +28,13 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
+    settings = load_settings(DriveOrderSettings)
     with record_scope():  # the ids the order code binds belong to this record only
         place_from_queue(
             record.body,
             record.receipt_handle,
             int(record.attributes.approximate_receive_count or 1),
-            load_settings(DriveOrderSettings),
+            drive_order_dependencies(settings),
             label=record.message_id,
         )
 
@@ -41,13 +43,13 @@ def record_handler(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings = load_settings(DriveOrderSettings)
+    deps = drive_order_dependencies(load_settings(DriveOrderSettings))
     if "Records" in event:
         return process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
         )
     if event.get("action") == "receipt":
-        return receipt(settings, str(event.get("userId") or ""), str(event.get("orderId") or ""))
+        return receipt(deps, str(event.get("userId") or ""), str(event.get("orderId") or ""))
     if event.get("action") == "track" or event.get("detail-type") == "Scheduled Event":
-        return track(settings)
+        return track_drive_orders(deps).summary()
     raise ValueError("unsupported event: expected SQS records, a schedule, or an action (receipt, track)")

@@ -25,6 +25,7 @@ from backbone.receiver.access_store import DynamoPartnerAccess
 from backbone.receiver.dynamo import dynamodb_client
 from backbone.receiver.settings import OioiAuthorizerSettings
 from backbone.settings import load_settings
+from backbone.snapstart import prepare_snapshot
 
 
 class Unauthorized(Exception):
@@ -35,6 +36,9 @@ class Unauthorized(Exception):
 @cache
 def partner_access() -> DynamoPartnerAccess:
     return DynamoPartnerAccess(dynamodb_client(), load_settings(OioiAuthorizerSettings).partners_table)
+
+
+prepare_snapshot(services=["dynamodb"], forget=partner_access.cache_clear)  # SnapStart, when on
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

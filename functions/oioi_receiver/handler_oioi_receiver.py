@@ -16,11 +16,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backbone.errors import NotFound
 from backbone.observability import MetricUnit, logger, metrics, tracer
+from backbone.partner_health.wiring import activity_recorder
 from backbone.receiver.dispatch import event_body, receive
 from backbone.receiver.responses import Answer, error_answer
 from backbone.receiver.settings import OioiReceiverSettings
 from backbone.receiver.store import AwsBackends
 from backbone.settings import load_settings
+from backbone.snapstart import prepare_snapshot
 from backbone.timeutil import utc_now
 
 app = APIGatewayRestResolver()
@@ -31,12 +33,15 @@ def backends() -> AwsBackends:
     return AwsBackends(load_settings(OioiReceiverSettings))
 
 
+prepare_snapshot(services=["dynamodb", "sqs"], forget=backends.cache_clear)  # SnapStart, when on
+
+
 @app.post("/api/v4/request")
 def oioi_request() -> Response[str]:
     event = app.current_event
     body = event_body(event.body, bool(event.is_base64_encoded))
     context = event.request_context.authorizer.get_context()
-    return _respond(receive(body, context, backends(), utc_now()))
+    return _respond(receive(body, context, backends(), utc_now(), activity_recorder().note))
 
 
 @app.exception_handler(Exception)

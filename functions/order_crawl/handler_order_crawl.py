@@ -11,8 +11,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backbone.observability import logger, metrics, tracer
-from backbone.orders.service import crawl
+from backbone.orders.crawl import run_crawl
 from backbone.orders.settings import OrderCrawlSettings
+from backbone.orders.wiring import order_crawl_dependencies
 from backbone.settings import load_settings
 
 
@@ -20,6 +21,7 @@ from backbone.settings import load_settings
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return crawl(
-        load_settings(OrderCrawlSettings), context.get_remaining_time_in_millis, context.aws_request_id
+    settings = load_settings(OrderCrawlSettings)
+    return run_crawl(
+        order_crawl_dependencies(settings), context.get_remaining_time_in_millis, context.aws_request_id
     )

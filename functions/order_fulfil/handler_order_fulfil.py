@@ -12,8 +12,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backbone.observability import logger, metrics, record_scope, tracer
-from backbone.orders.service import fulfil_from_queue
+from backbone.orders.fulfil import fulfil_from_queue
 from backbone.orders.settings import OrderFulfilSettings
+from backbone.orders.wiring import order_fulfil_dependencies
 from backbone.settings import load_settings
 
 # A batch where every record waits (keys syncing, throttled) is normal, not a function error.
@@ -22,12 +23,13 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
+    settings = load_settings(OrderFulfilSettings)
     with record_scope():  # the ids the order code binds belong to this record only
         fulfil_from_queue(
             record.body,
             record.receipt_handle,
             int(record.attributes.approximate_receive_count or 1),
-            load_settings(OrderFulfilSettings),
+            order_fulfil_dependencies(settings),
             label=record.message_id,
         )
 

@@ -24,12 +24,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from backbone.errors import DomainError
-from backbone.orders import admin
-from backbone.orders.fulfilment import fulfilment_csv, order_view
+from backbone.orders.aws import DynamoDriveOrderStore, DynamoOrderStore, SqsQueue
 from backbone.orders.models import DriveOrderRequest, DriveRequestState, KeyOrder, KeyOrderState
-from backbone.orders.store import DynamoDriveOrderStore, DynamoOrderStore, SqsQueue
 from backbone.timeutil import from_storage, to_storage, utc_now
-from bbctl import Target, add_target_arguments
+from bbctl import Target, add_target_arguments, ops_orders
+from bbctl.progress import Progress
 
 Run = Callable[[argparse.Namespace], int]
 
@@ -144,10 +143,10 @@ def _invoke(args: argparse.Namespace, output_key: str, logical_id: str, event: d
 
 
 def _list(args: argparse.Namespace) -> int:
-    orders = admin.list_orders(_orders(args), KeyOrderState(args.state) if args.state else None)
+    orders = ops_orders.list_orders(_orders(args), KeyOrderState(args.state) if args.state else None)
     if args.json:
         for order in orders:
-            print(json.dumps(order_view(order)))
+            print(json.dumps(ops_orders.order_view(order)))
         return 0
     print(f"{'ORDER':<14} {'STATE':<13} {'QTY':>3} {'ORGANISATION':<14} {'FLEET':<14} {'CREATED':<24} NOTE")
     for order in orders:
@@ -170,12 +169,12 @@ def _show(args: argparse.Namespace) -> int:
     if order is None:
         print(f"error: no key order {args.order_id!r}", file=sys.stderr)
         return 1
-    print(json.dumps(order_view(order), indent=2))
+    print(json.dumps(ops_orders.order_view(order), indent=2))
     return 0
 
 
 def _retry(args: argparse.Namespace) -> int:
-    order = admin.retry_order(_orders(args), _queue(args, "OrderQueueUrl", "OrderQueue"), args.order_id)
+    order = ops_orders.retry_order(_orders(args), _queue(args, "OrderQueueUrl", "OrderQueue"), args.order_id)
     print(f"{order.order_id} ({order.state.value}) enqueued for fulfilment")
     return 0
 
@@ -186,13 +185,16 @@ def _crawl(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    sys.stdout.write(fulfilment_csv(_orders(args).by_state(KeyOrderState.ASSIGNED), args.since))
+    with Progress("assigned orders read") as progress:
+        orders = progress.iterate(_orders(args).by_state(KeyOrderState.ASSIGNED))
+        csv_text = ops_orders.fulfilment_csv(orders, args.since)
+    sys.stdout.write(csv_text)
     return 0
 
 
 def _map_org(args: argparse.Namespace) -> int:
     queue = _queue(args, "OrderQueueUrl", "OrderQueue")
-    requeued = admin.map_org(_orders(args), queue, args.organization_id, args.fleet_id, utc_now())
+    requeued = ops_orders.map_org(_orders(args), queue, args.organization_id, args.fleet_id, utc_now())
     print(f"organisation {args.organization_id} -> fleet {args.fleet_id}")
     if requeued:
         print(f"{len(requeued)} waiting order(s) enqueued again: {', '.join(requeued)}")
@@ -200,7 +202,7 @@ def _map_org(args: argparse.Namespace) -> int:
 
 
 def _unmap_org(args: argparse.Namespace) -> int:
-    if not _orders(args).unmap_org(args.organization_id):
+    if not ops_orders.unmap_org(_orders(args), args.organization_id):
         print(f"error: organisation {args.organization_id!r} has no mapping", file=sys.stderr)
         return 1
     print(f"organisation {args.organization_id} unmapped")
@@ -209,7 +211,7 @@ def _unmap_org(args: argparse.Namespace) -> int:
 
 def _orgs(args: argparse.Namespace) -> int:
     print(f"{'ORGANISATION':<24} {'FLEET':<24} UPDATED")
-    for mapping in _orders(args).org_mappings():
+    for mapping in ops_orders.org_mappings(_orders(args)):
         print(f"{mapping.organization_id:<24} {mapping.fleet_id:<24} {to_storage(mapping.updated_at)}")
     return 0
 
@@ -238,20 +240,21 @@ def _order_key(args: argparse.Namespace) -> int:
         }
     )
     body = request.model_dump(by_alias=True, exclude_none=True)
-    _queue(args, "DriveOrderQueueUrl", "DriveOrderQueue").send_json(body)
+    queue = _queue(args, "DriveOrderQueueUrl", "DriveOrderQueue")
+    ops_orders.queue_drive_order(queue.client, queue.queue_url, body)
     print(f"request {request.request_id} queued (python -m bbctl orders drive-show {request.request_id})")
     return 0
 
 
 def _drive_list(args: argparse.Namespace) -> int:
     store = _drive_orders(args)
-    records = store.by_user(args.user) if args.user else list(store.iter_records())
+    records = store.by_user(args.user) if args.user else list(ops_orders.drive_records(store))
     chosen = sorted(
         (r for r in records if not args.state or r.state == args.state), key=lambda r: r.created_at
     )
     if args.json:
         for record in chosen:
-            print(json.dumps(order_view(record)))
+            print(json.dumps(ops_orders.order_view(record)))
         return 0
     print(f"{'REQUEST':<38} {'USER':<16} {'STATE':<9} {'ORDER':<12} {'ORDER STATE':<36} {'SINCE':<24} NOTE")
     for r in chosen:
@@ -268,7 +271,7 @@ def _drive_show(args: argparse.Namespace) -> int:
     if record is None:
         print(f"error: no Drive order request {args.request_id!r}", file=sys.stderr)
         return 1
-    print(json.dumps(order_view(record), indent=2))
+    print(json.dumps(ops_orders.order_view(record), indent=2))
     return 0
 
 

@@ -334,14 +334,19 @@ class Template:
             return f"{self.pseudo.stack_name}-{name}"
         raise TemplateError(f"!Ref {name}: no such parameter or resource")
 
-    def _sam_generated_ref(self, api: str, generated: str) -> Any:
-        """SAM's references to what it generates for an Api: `<Api>.Stage` is its stage name,
-        `<Api>.Deployment` a placeholder deployment id."""
+    def _sam_generated_ref(self, base: str, generated: str) -> Any:
+        """SAM's references to what it generates: for an Api, `<Api>.Stage` is its stage name and
+        `<Api>.Deployment` a placeholder deployment id; for a function with AutoPublishAlias,
+        `<Function>.Alias` is the function's ARN qualified with the alias (the local stack runs
+        the function's one code, whatever the qualifier)."""
+        properties = self.resources[base].get("Properties") or {}
         if generated == "Stage":
-            return self.resolve(self.resources[api]["Properties"].get("StageName", "Prod"))
+            return self.resolve(properties.get("StageName", "Prod"))
         if generated == "Deployment":
-            return f"{self.pseudo.stack_name}-{api}Deployment"
-        raise TemplateError(f"!Ref {api}.{generated}: SAM generates no such resource")
+            return f"{self.pseudo.stack_name}-{base}Deployment"
+        if generated == "Alias" and "AutoPublishAlias" in properties:
+            return f"{self.get_att(base, 'Arn')}:{self.resolve(properties['AutoPublishAlias'])}"
+        raise TemplateError(f"!Ref {base}.{generated}: SAM generates no such resource")
 
     def get_att(self, name: str, attribute: str) -> Any:
         physical = self.physical.get(name)

@@ -13,16 +13,16 @@ import handler_key_sync
 import pytest
 from aws_lambda_powertools.utilities import parameters
 
+from backbone.aws import clients
 from backbone.keys.settings import KeySyncSettings
 from backbone.keys.store import KeyStore, key_store
 from backbone.observability import metrics
+from backbone.orders.aws import DynamoDriveOrderStore, DynamoOrderStore
 from backbone.orders.settings import DriveOrderSettings, OrderCrawlSettings, OrderFulfilSettings
-from backbone.orders.store import (
-    DynamoDriveOrderStore,
-    DynamoOrderStore,
-    drive_order_store,
-    order_store,
-    sqs_queue,
+from backbone.orders.wiring import (
+    drive_order_dependencies,
+    order_crawl_dependencies,
+    order_fulfil_dependencies,
 )
 from backbone.partners.factory import plugsurfing_client
 from backbone.settings import load_settings
@@ -36,13 +36,13 @@ def simulator() -> Iterator[PlugsurfingSimulator]:
 
 
 @pytest.fixture
-def orders(resources: dict[str, str]) -> DynamoOrderStore:
-    return DynamoOrderStore.for_table(resources["OrdersTable"])
+def orders(aws: boto3.Session, resources: dict[str, str]) -> DynamoOrderStore:
+    return DynamoOrderStore(aws.resource("dynamodb").Table(resources["OrdersTable"]))
 
 
 @pytest.fixture
-def drive_orders(resources: dict[str, str]) -> DynamoDriveOrderStore:
-    return DynamoDriveOrderStore.for_table(resources["DriveOrdersTable"])
+def drive_orders(aws: boto3.Session, resources: dict[str, str]) -> DynamoDriveOrderStore:
+    return DynamoDriveOrderStore(aws.resource("dynamodb").Table(resources["DriveOrdersTable"]))
 
 
 @pytest.fixture
@@ -55,12 +55,13 @@ def _clear_caches() -> None:
     for cached in (
         load_settings,
         key_store,
-        order_store,
-        drive_order_store,
-        sqs_queue,
+        order_crawl_dependencies,
+        order_fulfil_dependencies,
+        drive_order_dependencies,
         plugsurfing_client,
     ):
         cached.cache_clear()
+    clients.reset()
     metrics.clear_metrics()
 
 

@@ -15,22 +15,27 @@ import handler_order_crawl
 import handler_order_fulfil
 import pytest
 
+from backbone.aws.attributes import plain
 from backbone.keys import logic
 from backbone.keys.models import KeyState, SyncState
 from backbone.keys.store import KeyStore
-from backbone.orders import admin
+from backbone.orders.aws import DynamoDriveOrderStore, DynamoOrderStore, SqsQueue
 from backbone.orders.errors import RetryLater
 from backbone.orders.fulfil import fulfil_order
 from backbone.orders.models import (
+    CRAWL_CONTROL_KEY,
+    CrawlCheckpoint,
     DriveOrderRecord,
     DriveOrderRequest,
     DriveRequestState,
     KeyOrderState,
     OrgMapping,
 )
-from backbone.orders.store import DynamoDriveOrderStore, DynamoOrderStore, SqsQueue
+from backbone.orders.partner import EmpOrders
+from backbone.orders.ports import FulfilDependencies
 from backbone.partners.plugsurfing import PlugsurfingClient
 from backbone.settings import load_settings
+from bbctl import ops_orders
 from simulator import DEFAULT_API_KEY, PlugsurfingSimulator
 
 NOW = datetime.now(UTC)
@@ -44,7 +49,7 @@ def import_keys(keys: KeyStore, count: int, first: int = 0) -> None:
 
 
 def map_org(orders: DynamoOrderStore, org: str = ORG, fleet: str = FLEET) -> None:
-    orders.map_org(OrgMapping(organization_id=org, fleet_id=fleet, updated_at=NOW))
+    orders.table.put_item(Item=OrgMapping(organization_id=org, fleet_id=fleet, updated_at=NOW).to_item())
 
 
 def emp_keys_at(sim: PlugsurfingSimulator) -> dict[str, dict[str, Any]]:
@@ -139,7 +144,7 @@ def test_given_too_little_stock_when_keys_are_imported_then_the_next_crawl_fulfi
 
 @pytest.mark.usefixtures("atomic_dynamodb")
 def test_given_concurrent_processors_on_dynamodb_when_they_race_then_claimed_and_assigned_once(
-    simulator, function_env, orders, keys, key_stream, lambda_context, load_event
+    simulator, function_env, orders, keys, key_stream, lambda_context, load_event, aws, resources
 ):
     function_env(simulator.drive_base_url)
     import_keys(keys, 10)
@@ -151,17 +156,16 @@ def test_given_concurrent_processors_on_dynamodb_when_they_race_then_claimed_and
 
     def processor(name: str, barrier: threading.Barrier) -> None:
         with PlugsurfingClient(simulator.drive_base_url, DEFAULT_API_KEY) as client:
+            deps = FulfilDependencies(
+                orders=orders,
+                keys=keys,
+                feed=EmpOrders(client),
+                redelivery=SqsQueue(aws.client("sqs"), resources["OrderQueue"]),
+            )
             barrier.wait()
             for _ in range(4):
                 try:
-                    state = fulfil_order(
-                        "emp-race",
-                        orders=orders,
-                        keys=keys,
-                        feed=client,
-                        clock=lambda: datetime.now(UTC),
-                        owner=name,
-                    ).state.value
+                    state = fulfil_order("emp-race", deps, owner=name).state.value
                 except RetryLater as later:
                     state = type(later).__name__
                 except Exception as error:  # reported by the assertion below
@@ -211,7 +215,8 @@ def test_given_a_crawl_stopped_by_the_clock_when_the_next_run_comes_then_it_resu
 
     event = load_event("orders/event-schedule-crawl.json")
     first = handler_order_crawl.handler(event, ShortContext())
-    checkpoint = orders.crawl_checkpoint()
+    item = orders.table.get_item(Key={"pk": CRAWL_CONTROL_KEY}, ConsistentRead=True).get("Item")
+    checkpoint = None if item is None else CrawlCheckpoint.from_item(plain(item))
     second = handler_order_crawl.handler(event, lambda_context)
 
     assert first["outcome"] == "interrupted"
@@ -366,20 +371,22 @@ def test_given_unmapped_orders_when_the_operator_maps_the_organisation_then_they
     deliver(resources["OrderQueue"], handler_order_fulfil.handler, lambda_context)
     queue = SqsQueue(aws.client("sqs"), resources["OrderQueue"])
 
-    requeued = admin.map_org(orders, queue, "org-new", "fleet-new", NOW)
-    retried = admin.retry_order(orders, queue, "emp-other-org")
+    requeued = ops_orders.map_org(orders, queue, "org-new", "fleet-new", NOW)
+    retried = ops_orders.retry_order(orders, queue, "emp-other-org")
 
-    assert [o.state for o in admin.list_orders(orders, KeyOrderState.UNMAPPED)] == [
+    assert [o.state for o in ops_orders.list_orders(orders, KeyOrderState.UNMAPPED)] == [
         KeyOrderState.UNMAPPED
     ] * 2
     assert requeued == ["emp-new-org"]
     assert retried.state is KeyOrderState.UNMAPPED
-    assert [(m.organization_id, m.fleet_id) for m in orders.org_mappings()] == [("org-new", "fleet-new")]
+    assert [(m.organization_id, m.fleet_id) for m in ops_orders.org_mappings(orders)] == [
+        ("org-new", "fleet-new")
+    ]
     assert orders.fleet_for("org-new") == "fleet-new"
     assert orders.fleet_for("org-other") is None
-    admin.map_org(orders, queue, "*", "fleet-default", NOW)
+    ops_orders.map_org(orders, queue, "*", "fleet-default", NOW)
     assert orders.fleet_for("org-other") == "fleet-default", "the default mapping"
-    assert orders.unmap_org("org-new")
+    assert ops_orders.unmap_org(orders, "org-new")
     assert orders.fleet_for("org-new") == "fleet-default"
 
 

@@ -193,3 +193,18 @@ def test_given_product_template_when_loaded_for_local_then_it_resolves_without_e
     variables = template.resolve(template.document["Globals"]["Function"]["Environment"]["Variables"])
     assert variables["DRIVE_API_BASE_URL"] == "http://127.0.0.1:8080/drive"
     assert variables["OIOI_ENDPOINT_URL"] == "http://127.0.0.1:8080/api/v4/request"
+
+
+@pytest.mark.parametrize(("snapstart", "apply_on"), [("true", "PublishedVersions"), ("false", "None")])
+def test_given_product_template_with_or_without_snapstart_then_the_oioi_api_calls_the_authorizers_alias(
+    repo_root: Path, snapstart: str, apply_on: str
+) -> None:
+    template = load(repo_root / "template.yaml", Stage="local", OioiSnapStart=snapstart)
+    arn = "arn:aws:lambda:eu-west-1:123456789012:function:stk-OioiAuthorizerFunction"
+    template.physical["OioiAuthorizerFunction"] = Physical("stk-OioiAuthorizerFunction", {"Arn": arn})
+
+    authorizer = template.properties("OioiApi")["Auth"]["Authorizers"]["OioiKeyAuthorizer"]
+
+    assert authorizer["FunctionArn"] == f"{arn}:live"  # a qualified ARN the local stack maps to the function
+    assert template.properties("OioiAuthorizerFunction")["SnapStart"] == {"ApplyOn": apply_on}
+    assert template.properties("OioiReceiverFunction")["SnapStart"] == {"ApplyOn": apply_on}

@@ -24,10 +24,12 @@ from backbone.orders.models import (
     KeyOrderState,
     Leased,
 )
+from backbone.orders.partner import DriveOrders
+from backbone.orders.ports import DriveOrderDependencies
 from backbone.partners.http import ApiKeyAuth, PartnerHttpClient
 from backbone.partners.plugsurfing import PlugsurfingClient
 from backbone.partners.retry import RetryPolicy
-from simulator import DEFAULT_API_KEY, PlugsurfingSimulator
+from simulator import DEFAULT_API_KEY, ManualClock, PlugsurfingSimulator
 
 L = TypeVar("L", bound=Leased)
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -62,8 +64,26 @@ def sim_client(sim: PlugsurfingSimulator) -> PlugsurfingClient:
     return client
 
 
+def _leased_by_other(record: Leased, owner: str, now: datetime) -> bool:
+    return (
+        record.lease_owner is not None
+        and record.lease_owner != owner
+        and record.lease_until is not None
+        and record.lease_until > now
+    )
+
+
+def drive_deps(
+    records: MemoryDriveOrders, client: Any, clock: ManualClock, **config: Any
+) -> DriveOrderDependencies:
+    """What DriveOrderFunction's logic receives, on `client` (the real one, or a fake of it)."""
+    return DriveOrderDependencies(
+        records=records, partner=DriveOrders(client), redelivery=MemoryQueue(), clock=clock.now, **config
+    )
+
+
 class _Leases:
-    """The lease and version rules of `backbone.orders.store._LeasedItems`, in a dict."""
+    """The lease and version rules of `backbone.orders.aws._LeasedItems`, in a dict."""
 
     def __init__(self) -> None:
         self.items: dict[str, Leased] = {}
@@ -79,7 +99,7 @@ class _Leases:
                 if empty is None:
                     raise OrderNotFound(f"no record {key!r}")
                 record = empty
-            if record.leased_by_other(owner, now):
+            if _leased_by_other(record, owner, now):
                 raise RecordBusy(f"{key} is busy")
             record = record.model_copy(
                 update={"lease_owner": owner, "lease_until": now + lease, "version": record.version + 1}
@@ -210,13 +230,18 @@ class MemoryDriveOrders:
 
 
 class MemoryQueue:
-    """`OrderQueue`: what was sent, in order."""
+    """`OrderQueue` and `Redelivery`: what was sent, in order, and the delays asked for."""
 
     def __init__(self) -> None:
         self.sent: list[str] = []
+        self.delays: list[float] = []
 
     def send(self, order_id: str) -> None:
         self.sent.append(order_id)
+
+    def redeliver_in(self, receipt_handle: str, seconds: float) -> int:
+        self.delays.append(seconds)
+        return round(seconds)
 
 
 class MemoryStock:

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from orderfakes import ORG, START, MemoryOrders, MemoryQueue, metric_count
 
-from backbone.orders.crawl import CrawlConfig, CrawlReport, crawl_orders
+from backbone.orders.crawl import CrawlReport, crawl_orders
 from backbone.orders.models import KeyOrder, KeyOrderState
+from backbone.orders.partner import EmpOrders
+from backbone.orders.ports import FIRST_CRAWL, CrawlDependencies
 from backbone.partners.pagination import Page
 from backbone.partners.plugsurfing import PlugsurfingClient
 from backbone.partners.schemas import EmpOrder
@@ -30,16 +32,10 @@ def crawl(
     **config: Any,
 ) -> CrawlReport:
     settings = {"page_size": 10, "overlap": timedelta(minutes=10), "margin_ms": 1_000} | config
-    return crawl_orders(
-        client,
-        orders,
-        orders,
-        queue,
-        clock=clock.now,
-        remaining_ms=remaining,
-        owner=owner,
-        config=CrawlConfig(**settings),
+    deps = CrawlDependencies(
+        orders=orders, control=orders, queue=queue, feed=EmpOrders(client), clock=clock.now, **settings
     )
+    return crawl_orders(deps, remaining, owner)
 
 
 def add_orders(sim: PlugsurfingSimulator, count: int, start: datetime, prefix: str = "o") -> list[str]:
@@ -214,6 +210,25 @@ def test_given_a_first_crawl_that_finds_nothing_when_orders_come_later_then_the_
     assert first.new_orders == []
     assert orders.checkpoint.watermark == START + timedelta(seconds=30)
     assert second.new_orders == ["new-000"], "a later run's own time never replaces the first start"
+    assert queue.sent == ["new-000"]
+
+
+def test_given_no_start_date_when_the_first_crawl_runs_then_it_starts_at_its_own_time(
+    sim: PlugsurfingSimulator,
+    client: PlugsurfingClient,
+    orders: MemoryOrders,
+    queue: MemoryQueue,
+    clock: ManualClock,
+) -> None:
+    add_orders(sim, 2, START - timedelta(days=3), prefix="history")
+    first = crawl(client, orders, queue, clock, start_from=FIRST_CRAWL)
+    clock.advance(60)
+    add_orders(sim, 1, START + timedelta(seconds=30), prefix="new")
+
+    second = crawl(client, orders, queue, clock, owner="run-2", start_from=FIRST_CRAWL)
+
+    assert first.new_orders == []
+    assert second.new_orders == ["new-000"], "the first crawl's time stays the start"
     assert queue.sent == ["new-000"]
 
 

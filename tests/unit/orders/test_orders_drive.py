@@ -7,19 +7,18 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from orderfakes import START, MemoryDriveOrders, metric_count
+from orderfakes import START, MemoryDriveOrders, drive_deps, metric_count
 from pydantic import ValidationError
 
 from backbone.orders.drive import (
     parse_request,
     place_drive_order,
-    receipt_url,
+    receipt,
     reject_invalid,
     track_drive_orders,
 )
 from backbone.orders.errors import RetryLater
 from backbone.orders.models import DriveOrderRecord, DriveOrderRequest, DriveRequestState
-from backbone.partners.errors import NotFound
 from backbone.partners.plugsurfing import PlugsurfingClient
 from backbone.partners.schemas import OrderState
 from simulator import ManualClock, PlugsurfingSimulator
@@ -45,9 +44,7 @@ def request(request_id: str = "req-1", user_id: str = USER, **fields: Any) -> Dr
 def place(
     drive_orders: MemoryDriveOrders, partner: Any, clock: ManualClock, order: DriveOrderRequest | None = None
 ) -> DriveOrderRecord:
-    return place_drive_order(
-        order or request(), records=drive_orders, partner=partner, clock=clock.now, owner="w1"
-    )
+    return place_drive_order(order or request(), drive_deps(drive_orders, partner, clock), "w1")
 
 
 def user_orders(sim: PlugsurfingSimulator, user_id: str = USER) -> list[dict[str, Any]]:
@@ -223,8 +220,8 @@ def test_given_open_orders_when_tracked_then_states_are_updated_unknown_ones_as_
         )
         drive_orders.put_new(record)
 
-    report = track_drive_orders(drive_orders, client, clock.now)
-    second = track_drive_orders(drive_orders, client, clock.now)
+    report = track_drive_orders(drive_deps(drive_orders, client, clock))
+    second = track_drive_orders(drive_deps(drive_orders, client, clock))
 
     states = {r.request_id: (r.state, r.order_state, r.has_receipt) for r in drive_orders.records()}
     assert states["req-a"] == (DriveRequestState.ORDERED, OrderState.ORDER_PAID, False)
@@ -237,14 +234,14 @@ def test_given_open_orders_when_tracked_then_states_are_updated_unknown_ones_as_
 
 
 def test_given_an_order_with_a_receipt_when_asked_then_its_url_else_not_found(
-    sim: PlugsurfingSimulator, client: PlugsurfingClient
+    sim: PlugsurfingSimulator, client: PlugsurfingClient, drive_orders: MemoryDriveOrders, clock: ManualClock
 ) -> None:
     sim.add_drive_order(USER, id="with", hasReceipt=True)
     sim.add_drive_order(USER, id="without")
+    deps = drive_deps(drive_orders, client, clock)
 
-    assert receipt_url(client, USER, "with").endswith("/_sim/receipts/with")
-    with pytest.raises(NotFound):
-        receipt_url(client, USER, "without")
+    assert receipt(deps, USER, "with")["url"].endswith("/_sim/receipts/with")
+    assert receipt(deps, USER, "without")["status"] == 404
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from orderfakes import MemoryDriveOrders, metric_count
+from orderfakes import MemoryDriveOrders, drive_deps, metric_count
 from test_orders_drive import USER, request
 
-from backbone.orders.drive import DriveOrderConfig, TrackConfig, place_drive_order, track_drive_orders
+from backbone.orders.drive import place_drive_order, track_drive_orders
 from backbone.orders.models import DriveOrderRecord, DriveRequestState
 from backbone.partners.plugsurfing import PlugsurfingClient
 from backbone.partners.schemas import OrderState
@@ -24,15 +24,13 @@ def placed(
 ) -> DriveOrderRecord:
     """A request ordered at the simulator through the product (ORDER_PLACED there)."""
     sim.add_user(USER)
-    record = place_drive_order(
-        request(), records=records, partner=client, clock=clock.now, owner="w1", config=DriveOrderConfig()
-    )
+    record = place_drive_order(request(), drive_deps(records, client, clock), "w1")
     assert record.state is DriveRequestState.ORDERED
     return record
 
 
 def track(records: MemoryDriveOrders, client: PlugsurfingClient, clock: ManualClock) -> list[str]:
-    return track_drive_orders(records, client, clock.now, TrackConfig()).unsettled
+    return track_drive_orders(drive_deps(records, client, clock)).unsettled
 
 
 def test_given_a_state_the_spec_does_not_list_when_tracked_then_the_partners_value_is_kept(
@@ -68,7 +66,7 @@ def test_given_an_order_stuck_in_a_state_that_needs_somebody_then_tracking_stops
     clock.advance(DAY)
 
     late = track(drive_orders, client, clock)
-    after = track_drive_orders(drive_orders, client, clock.now, TrackConfig())
+    after = track_drive_orders(drive_deps(drive_orders, client, clock))
 
     stored = drive_orders.get(record.request_id)
     assert stored is not None
@@ -110,12 +108,12 @@ def test_given_an_order_never_final_then_tracking_stops_after_the_longest_bound(
     record = placed(sim, client, drive_orders, clock)
     if not listed:
         sim.state.store.drive_orders.clear()  # Plugsurfing lost it
-    config = TrackConfig(track_max=timedelta(days=60))
+    deps = drive_deps(drive_orders, client, clock, track_max=timedelta(days=60))
     clock.advance(59 * DAY)
-    early = track_drive_orders(drive_orders, client, clock.now, config).unsettled
+    early = track_drive_orders(deps).unsettled
     clock.advance(DAY)
 
-    late = track_drive_orders(drive_orders, client, clock.now, config).unsettled
+    late = track_drive_orders(deps).unsettled
 
     stored = drive_orders.get(record.request_id)
     assert stored is not None

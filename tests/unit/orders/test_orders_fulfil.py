@@ -8,12 +8,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from orderfakes import FLEET, ORG, START, MemoryOrders, MemoryStock, metric_count, sim_client
+from orderfakes import FLEET, ORG, START, MemoryOrders, MemoryQueue, MemoryStock, metric_count, sim_client
 
 from backbone.keys.models import KeyState, SyncState
 from backbone.orders.errors import RecordBusy, RetryLater
-from backbone.orders.fulfil import FulfilConfig, fulfil_order, hand_over
+from backbone.orders.fulfil import fulfil_order, hand_over
 from backbone.orders.models import KeyOrder, KeyOrderState, KeyToShip
+from backbone.orders.partner import EmpOrders
+from backbone.orders.ports import FulfilDependencies
 from backbone.partners.plugsurfing import PlugsurfingClient
 from backbone.partners.schemas import EmpOrder
 from simulator import ManualClock, PlugsurfingSimulator
@@ -37,9 +39,10 @@ def fulfil(
     order_id: str = "o-1",
     owner: str = "w1",
 ) -> KeyOrder:
-    return fulfil_order(
-        order_id, orders=orders, keys=stock, feed=feed, clock=clock.now, owner=owner, config=FulfilConfig()
+    deps = FulfilDependencies(
+        orders=orders, keys=stock, feed=EmpOrders(feed), redelivery=MemoryQueue(), clock=clock.now
     )
+    return fulfil_order(order_id, deps, owner)
 
 
 def fulfil_until_done(
@@ -233,7 +236,7 @@ def test_given_an_order_plugsurfing_does_not_list_when_fulfilled_then_it_waits_w
     orders.put_new(order)
 
     held = fulfil_until_done(orders, stock, client, clock, "ghost")
-    clock.advance(FulfilConfig().hold_max.total_seconds())
+    clock.advance(FulfilDependencies.hold_max.total_seconds())
     done = fulfil(orders, stock, client, clock, "ghost")
 
     assert held.state is KeyOrderState.ON_HOLD

@@ -15,8 +15,8 @@ from test_orders_fulfil import fulfil, fulfil_until_done, receive
 
 from backbone.keys.models import KeyState
 from backbone.orders.errors import RetryLater
-from backbone.orders.fulfil import FulfilConfig
 from backbone.orders.models import KeyOrderState
+from backbone.orders.ports import FulfilDependencies
 from backbone.orders.statuses import EMP_ORDER_STATUSES, Handling, handling_of
 from backbone.partners.plugsurfing import PlugsurfingClient
 from simulator import ManualClock, PlugsurfingSimulator
@@ -217,7 +217,7 @@ def test_given_an_order_held_longer_than_the_bound_then_it_fails_and_releases_it
     fulfil(orders, stock, client, clock)  # BACKORDERED, one key claimed
     sim.set_order_status("o-1", "ORDER_PAYMENT_FAILED")
     fulfil(orders, stock, client, clock)  # ON_HOLD
-    clock.advance(FulfilConfig().hold_max.total_seconds() + 1)
+    clock.advance(FulfilDependencies.hold_max.total_seconds() + 1)
 
     done = fulfil(orders, stock, client, clock)
 

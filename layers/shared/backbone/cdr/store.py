@@ -33,13 +33,14 @@ from backbone.cdr.models import (
     StoredCdr,
     StoredState,
 )
-from backbone.cdr.reconcile import PollerSession
 from backbone.timeutil import from_storage, to_storage
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
     from mypy_boto3_sqs import SQSClient
+
+    from backbone.cdr.reconcile import PollerSession
 
 TOTAL_ATTEMPTS = 5
 AWS_CONFIG = Config(
@@ -281,6 +282,10 @@ class SessionsTableReader:
         self.client, self.table = client, table
 
     def completed_since(self, since: datetime) -> Iterator[PollerSession]:
+        # Here, not at the top: reconciliation brings the partner client (httpx), which ingestion,
+        # importing this module too, does not need.
+        from backbone.cdr.reconcile import PollerSession  # noqa: PLC0415
+
         paginator = self.client.get_paginator("scan")
         pages = paginator.paginate(
             TableName=self.table,

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import cache
+from typing import TYPE_CHECKING
 
 import boto3
 
 from backbone.cdr.logic import IngestDependencies
-from backbone.cdr.partner import PlugsurfingSessionSource
-from backbone.cdr.reconcile import ReconcileDependencies, ReconcileOptions
 from backbone.cdr.settings import CdrIngestSettings, CdrReconcileSettings
 from backbone.cdr.store import AWS_CONFIG, DynamoCdrStore, SessionsTableReader, SqsCdrSender, SqsDeadLetters
-from backbone.partners.factory import plugsurfing_client
+
+if TYPE_CHECKING:
+    from backbone.cdr.reconcile import ReconcileDependencies, ReconcileOptions
 
 
 @cache
@@ -28,6 +29,11 @@ def ingest_dependencies(settings: CdrIngestSettings) -> IngestDependencies:
 
 @cache
 def reconcile_dependencies(settings: CdrReconcileSettings) -> ReconcileDependencies:
+    # Imported here: the partner client (httpx) is CdrReconcileFunction's, not ingestion's.
+    from backbone.cdr.partner import PlugsurfingSessionSource  # noqa: PLC0415
+    from backbone.cdr.reconcile import ReconcileDependencies  # noqa: PLC0415
+    from backbone.partners.factory import plugsurfing_client  # noqa: PLC0415
+
     dynamodb = boto3.client("dynamodb", config=AWS_CONFIG)
     return ReconcileDependencies(
         poller=SessionsTableReader(dynamodb, settings.sessions_table),
@@ -38,6 +44,8 @@ def reconcile_dependencies(settings: CdrReconcileSettings) -> ReconcileDependenc
 
 
 def reconcile_options(settings: CdrReconcileSettings) -> ReconcileOptions:
+    from backbone.cdr.reconcile import ReconcileOptions  # noqa: PLC0415
+
     return ReconcileOptions(
         partner_id=settings.cdr_partner_id,
         partner_mode=settings.partner_mode,

@@ -6,7 +6,7 @@
 - Checkpoint: after every page the cursor (with the query it belongs to) is saved in the control
   item, so a crawl stopped by the clock (or killed) resumes with the next page.
 - Watermark: advances only when a crawl completes, to the newest `created` seen.
-- Start: the very first crawl (no watermark yet) fetches from `CrawlConfig.start_from` and makes
+- Start: the very first crawl (no watermark yet) fetches from `CrawlDependencies.start_from` and makes
   it the watermark, so an order history from before the backbone is never fetched (or
   fulfilled). `None` fetches everything.
 - Repeated cursor: the crawl stops (metric `OrderCrawlRepeatedCursor`, alarm) and the next run
@@ -20,47 +20,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 
 from backbone.observability import MetricUnit, logger, metrics
 from backbone.orders.errors import RecordBusy
 from backbone.orders.models import IN_PROGRESS, WAITING, CrawlCheckpoint, KeyOrder, KeyOrderState
+from backbone.orders.ports import CrawlDependencies, OrderFeed, OrderQueue, OrderRepository
+from backbone.orders.redelivery import lease_owner
 from backbone.timeutil import to_storage
 
 if TYPE_CHECKING:
-    from backbone.orders.store import CrawlStateRepository, OrderQueue, OrderRepository
-    from backbone.partners.pagination import Page
     from backbone.partners.schemas import EmpOrder
 
 MAX_REMEMBERED_CURSORS = 500  # bounded: the control item must stay far below 400 KB
 
 Outcome = Literal["complete", "interrupted", "repeated-cursor", "busy"]
-
-
-class OrderFeed(Protocol):
-    """What the crawler and fulfilment need from the EMP API (PlugsurfingClient fits)."""
-
-    def list_orders(
-        self,
-        from_date: datetime | None = None,
-        to_date: datetime | None = None,
-        status: str | None = None,
-        page_size: int | None = None,
-        cursor: str | None = None,
-    ) -> Page[EmpOrder]: ...
-
-    def assign_order(self, order_id: str) -> EmpOrder: ...
-
-
-@dataclass(frozen=True)
-class CrawlConfig:
-    page_size: int = 100
-    overlap: timedelta = timedelta(minutes=10)
-    margin_ms: int = 15_000
-    lease: timedelta = timedelta(seconds=150)
-    stall_after: timedelta = timedelta(minutes=15)
-    start_from: datetime | None = None
-    """Where the first crawl starts (no watermark yet); None: the whole order history."""
 
 
 @dataclass
@@ -87,38 +61,30 @@ class CrawlReport:
         }
 
 
-def crawl_orders(
-    feed: OrderFeed,
-    orders: OrderRepository,
-    control: CrawlStateRepository,
-    queue: OrderQueue,
-    *,
-    clock: Callable[[], datetime],
-    remaining_ms: Callable[[], int],
-    owner: str,
-    config: CrawlConfig = CrawlConfig(),
-) -> CrawlReport:
+def run_crawl(deps: CrawlDependencies, remaining_ms: Callable[[], int], label: str) -> dict[str, Any]:
+    """One scheduled crawl of EMP orders (only where there is an EMP orders API: `deps.feed`)."""
+    if deps.feed is None:
+        logger.warning("PartnerMode is not emp: EMP order crawling is off")
+        return {"outcome": "disabled", "reason": "PartnerMode is drive: no EMP orders API"}
+    return crawl_orders(deps, remaining_ms, lease_owner(label)).summary()
+
+
+def crawl_orders(deps: CrawlDependencies, remaining_ms: Callable[[], int], owner: str) -> CrawlReport:
     """One scheduled run: sweep, then crawl (resuming a crawl in progress) until done or time."""
-    now = clock()
+    if deps.feed is None:
+        raise ValueError("no EMP orders API to crawl")
+    now = deps.clock()
     try:
-        checkpoint = control.acquire_crawl(owner, now, config.lease)
+        checkpoint = deps.control.acquire_crawl(owner, now, deps.lease)
     except RecordBusy:
         logger.info("another crawl holds the lease; skipping this run")
         return CrawlReport("busy")
-    crawl = _Crawl(
-        feed=feed,
-        orders=orders,
-        control=control,
-        queue=queue,
-        clock=clock,
-        checkpoint=checkpoint,
-        config=config,
-    )
+    crawl = _Crawl(deps, deps.feed, checkpoint)
     try:
-        crawl.report.requeued = requeue_waiting(orders, queue, now, config.stall_after)
+        crawl.report.requeued = requeue_waiting(deps.orders, deps.queue, now, deps.stall_after)
         crawl.run(remaining_ms)
     finally:
-        control.release_crawl(crawl.checkpoint)
+        deps.control.release_crawl(crawl.checkpoint)
     return crawl.report
 
 
@@ -144,21 +110,10 @@ def requeue_waiting(
 class _Crawl:
     """One run's state: the checkpoint as last saved and the report."""
 
-    def __init__(
-        self,
-        *,
-        feed: OrderFeed,
-        orders: OrderRepository,
-        control: CrawlStateRepository,
-        queue: OrderQueue,
-        clock: Callable[[], datetime],
-        checkpoint: CrawlCheckpoint,
-        config: CrawlConfig,
-    ) -> None:
-        self.feed, self.orders, self.control, self.queue = feed, orders, control, queue
-        self.clock = clock
+    def __init__(self, deps: CrawlDependencies, feed: OrderFeed, checkpoint: CrawlCheckpoint) -> None:
+        self.deps, self.feed = deps, feed
+        self.orders, self.control, self.queue, self.clock = deps.orders, deps.control, deps.queue, deps.clock
         self.checkpoint = checkpoint
-        self.config = config
         self.report = CrawlReport(
             "interrupted", resumed=checkpoint.in_progress, watermark=checkpoint.watermark
         )
@@ -167,7 +122,7 @@ class _Crawl:
         if not self.checkpoint.in_progress:
             self._begin()
         while True:
-            if remaining_ms() < self.config.margin_ms:
+            if remaining_ms() < self.deps.margin_ms:
                 logger.info("crawl interrupted by the clock; resuming next run", extra=self._where())
                 self.report.outcome = "interrupted"
                 break
@@ -178,14 +133,15 @@ class _Crawl:
 
     def _begin(self) -> None:
         watermark = self.checkpoint.watermark
-        if watermark is None and self.config.start_from is not None:
+        start = self.deps.start_from
+        if watermark is None and start is not None:
             # The first crawl: nothing older than the start, and the start is kept as the
             # watermark, so a first crawl that finds nothing does not move it to a later run.
-            watermark = self.config.start_from
+            watermark = start if isinstance(start, datetime) else self.clock()  # FIRST_CRAWL
             logger.info("first crawl: orders created from the start date on", extra={"start": str(watermark)})
             run_from: datetime | None = watermark
         else:
-            run_from = watermark - self.config.overlap if watermark else None
+            run_from = watermark - self.deps.overlap if watermark else None
         self.checkpoint = self.checkpoint.model_copy(
             update={
                 "watermark": watermark,
@@ -201,7 +157,7 @@ class _Crawl:
     def _page(self) -> bool:
         """Fetch, store and checkpoint one page; True when the crawl is over."""
         cp = self.checkpoint
-        page = self.feed.list_orders(from_date=cp.run_from, page_size=self.config.page_size, cursor=cp.cursor)
+        page = self.feed.list_orders(from_date=cp.run_from, page_size=self.deps.page_size, cursor=cp.cursor)
         max_seen = cp.max_seen
         for order in page.items:
             self._store(order)

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from backbone.observability import MetricUnit, bind_correlation, logger, metrics
-from backbone.orders.errors import LeaseLost, RetryLater
+from backbone.orders.errors import LeaseLost, PartnerCallFailed, PartnerRefused, PartnerThrottled, RetryLater
 from backbone.orders.models import (
     FINAL_ORDER_STATES,
     NEEDS_ACTION_STATES,
@@ -30,11 +29,11 @@ from backbone.orders.models import (
     DriveOrderRequest,
     DriveRequestState,
 )
-from backbone.partners.errors import BadRequest, NotFound, PartnerError, TooManyRequests
+from backbone.orders.ports import DriveOrderDependencies, DriveOrderRepository
+from backbone.orders.redelivery import lease_owner, redelivered_later
 
 if TYPE_CHECKING:
-    from backbone.orders.store import DriveOrderRepository
-    from backbone.partners.schemas import DriveKeyOrder, OrderAddress, OrderPlaced, Receipt
+    from backbone.partners.schemas import DriveKeyOrder
 
 DONE = frozenset(
     {
@@ -44,66 +43,40 @@ DONE = frozenset(
         DriveRequestState.UNSETTLED,
     }
 )
-REJECTIONS: tuple[type[PartnerError], ...] = (BadRequest, NotFound)
 THROTTLE_MARGIN_SECONDS = 1.0  # come back just after the window, not on its edge
-
-
-class DriveOrdering(Protocol):
-    """The Drive order endpoints (PlugsurfingClient fits)."""
-
-    def order_charging_key(
-        self,
-        user_id: str,
-        address: OrderAddress | Mapping[str, Any],
-        taxation_country: str,
-        payment_option_id: str | None = None,
-    ) -> OrderPlaced: ...
-
-    def list_charging_key_orders(self, user_id: str) -> list[DriveKeyOrder]: ...
-
-    def get_order_receipt(self, user_id: str, order_id: str) -> Receipt: ...
-
-
-@dataclass(frozen=True)
-class DriveOrderConfig:
-    lease: timedelta = timedelta(seconds=60)
-    throttle: timedelta = timedelta(minutes=5)
-    """Wait after a 429 that carries no Retry-After: the partner's window."""
-    lookup_skew: timedelta = timedelta(seconds=30)
-    """Clock difference allowed when matching a partner order to our earlier call."""
-
-
-@dataclass(frozen=True)
-class TrackConfig:
-    settle_after: timedelta = timedelta(days=7)
-    """An order this long in a state that needs somebody (NEEDS_ACTION_STATES) stops being polled."""
-    track_max: timedelta = timedelta(days=60)
-    """Any order not final this long after it was placed stops being polled."""
 
 
 def parse_request(body: str) -> DriveOrderRequest:
     return DriveOrderRequest.model_validate_json(body)
 
 
+def place_from_queue(
+    body: str, receipt_handle: str, receive_count: int, deps: DriveOrderDependencies, label: str
+) -> DriveOrderRecord | None:
+    """One DriveOrderQueue message; an invalid one is recorded REJECTED (final, not retried)."""
+    try:
+        request = parse_request(body)
+    except ValidationError as invalid:
+        reject_invalid(body, invalid, deps.records, deps.clock())
+        return None
+    with redelivered_later(deps.redelivery, receipt_handle, receive_count, deps.backoff):
+        return place_drive_order(request, deps, lease_owner(label))
+
+
 def place_drive_order(
-    request: DriveOrderRequest,
-    *,
-    records: DriveOrderRepository,
-    partner: DriveOrdering,
-    clock: Callable[[], datetime],
-    owner: str,
-    config: DriveOrderConfig = DriveOrderConfig(),
+    request: DriveOrderRequest, deps: DriveOrderDependencies, owner: str
 ) -> DriveOrderRecord:
     """Order the key for this request unless it was ordered (or refused) already."""
     bind_correlation(drive_order_request_id=request.request_id, user_id=request.user_id)
-    now = clock()
+    records = deps.records
+    now = deps.clock()
     if not records.put_new(DriveOrderRecord.from_request(request, now)):
         existing = records.get(request.request_id)
         if existing is not None and existing.state in DONE:
             logger.info("drive order request already handled", extra={"state": existing.state})
             return existing
-    record = records.acquire(request.request_id, owner, now, config.lease)
-    run = _Placing(records=records, partner=partner, clock=clock, config=config, record=record)
+    record = records.acquire(request.request_id, owner, now, deps.lease)
+    run = _Placing(deps, record)
     try:
         run.place()
     finally:
@@ -143,16 +116,8 @@ def reject_invalid(body: str, error: ValidationError, records: DriveOrderReposit
 
 
 class _Placing:
-    def __init__(
-        self,
-        *,
-        records: DriveOrderRepository,
-        partner: DriveOrdering,
-        clock: Callable[[], datetime],
-        config: DriveOrderConfig,
-        record: DriveOrderRecord,
-    ) -> None:
-        self.records, self.partner, self.clock, self.config = records, partner, clock, config
+    def __init__(self, deps: DriveOrderDependencies, record: DriveOrderRecord) -> None:
+        self.deps, self.records, self.partner, self.clock = deps, deps.records, deps.partner, deps.clock
         self.record = record
 
     def place(self) -> None:
@@ -170,22 +135,22 @@ class _Placing:
             placed_now = self.partner.order_charging_key(
                 record.user_id, record.address, record.taxation_country, record.payment_option_id
             )
-        except TooManyRequests as throttled:
+        except PartnerThrottled as throttled:
             self._throttled(throttled)
-        except REJECTIONS as refused:
+        except PartnerRefused as refused:
             metrics.add_metric(name="DriveOrdersRejected", unit=MetricUnit.Count, value=1)
             logger.warning("drive order rejected by Plugsurfing", extra={"status": refused.status})
             reason = f"{refused.status}: {refused.detail or refused}"
             self._save(state=DriveRequestState.REJECTED, last_error=reason)
-        except PartnerError as error:
+        except PartnerCallFailed as error:
             # Maybe processed (5xx, timeout): stay ORDERING, the next attempt looks before ordering.
             self._save(last_error=f"order call failed: {error}")
             raise RetryLater(f"order call failed: {error}", error.retry_after) from error
         else:
             self._ordered(placed_now.id, placed_now.state, placed_now.raw_state, None)
 
-    def _throttled(self, throttled: TooManyRequests) -> None:
-        wait = throttled.retry_after if throttled.retry_after else self.config.throttle.total_seconds()
+    def _throttled(self, throttled: PartnerThrottled) -> None:
+        wait = throttled.retry_after if throttled.retry_after else self.deps.throttle.total_seconds()
         delay = wait + THROTTLE_MARGIN_SECONDS
         metrics.add_metric(name="DriveOrdersThrottled", unit=MetricUnit.Count, value=1)
         # A 429 proves this call was not processed: back to PENDING, no look-up needed next time.
@@ -206,7 +171,7 @@ class _Placing:
             for other in self.records.by_user(record.user_id)
             if other.order_id and other.request_id != record.request_id
         }
-        since = record.requested_at - self.config.lookup_skew
+        since = record.requested_at - self.deps.lookup_skew
         candidates = [
             order
             for order in self.partner.list_charging_key_orders(record.user_id)
@@ -257,30 +222,26 @@ class TrackReport:
         }
 
 
-def track_drive_orders(
-    records: DriveOrderRepository,
-    partner: DriveOrdering,
-    clock: Callable[[], datetime],
-    config: TrackConfig = TrackConfig(),
-) -> TrackReport:
+def track_drive_orders(deps: DriveOrderDependencies) -> TrackReport:
     """Poll each user with an open order once; record state changes (unknown states: UNKNOWN,
     with the partner's own value kept). An order in a final state (filled, cancelled, refunded)
-    is CLOSED; one that does not settle within the bounds of `config` is UNSETTLED (alarm). Both
-    are no longer polled."""
+    is CLOSED; one that does not settle within `deps.settle_after` / `deps.track_max` is
+    UNSETTLED (alarm). Both are no longer polled."""
+    records, partner = deps.records, deps.partner
     by_user: dict[str, list[DriveOrderRecord]] = defaultdict(list)
     for record in records.by_state(DriveRequestState.ORDERED):
         by_user[record.user_id].append(record)
     report = TrackReport(users=len(by_user))
-    now = clock()
+    now = deps.clock()
     for user_id, open_records in sorted(by_user.items()):
         try:
             orders = {order.id: order for order in partner.list_charging_key_orders(user_id)}
-        except PartnerError as error:
+        except PartnerCallFailed as error:
             logger.warning("could not list a user's orders", extra={"user_id": user_id, "error": str(error)})
             report.failed_users.append(user_id)
             continue
         for record in open_records:
-            _track(record, orders.get(record.order_id or ""), records, now=now, report=report, config=config)
+            _track(record, orders.get(record.order_id or ""), deps, now=now, report=report)
     if report.changed:
         metrics.add_metric(name="DriveOrderStateChanges", unit=MetricUnit.Count, value=len(report.changed))
     if report.unsettled:
@@ -291,22 +252,21 @@ def track_drive_orders(
 def _track(
     record: DriveOrderRecord,
     order: DriveKeyOrder | None,
-    records: DriveOrderRepository,
+    deps: DriveOrderDependencies,
     *,
     now: datetime,
     report: TrackReport,
-    config: TrackConfig,
 ) -> None:
     updated = record if order is None else _observed(record, order, now)
     if order is None:
         report.missing.append(record.request_id)
-    unsettled = _unsettled(updated, missing=order is None, now=now, config=config)
+    unsettled = _unsettled(updated, missing=order is None, now=now, deps=deps)
     if unsettled is not None:
         updated = updated.model_copy(update={"state": DriveRequestState.UNSETTLED, "last_error": unsettled})
     if updated is record:
         return
     try:
-        records.save(updated.model_copy(update={"updated_at": now}))
+        deps.records.save(updated.model_copy(update={"updated_at": now}))
     except LeaseLost:
         return  # changed meanwhile: the next poll sees it again
     if updated.order_state_raw != record.order_state_raw or updated.has_receipt != record.has_receipt:
@@ -352,20 +312,22 @@ def _observed(record: DriveOrderRecord, order: DriveKeyOrder, now: datetime) -> 
     )
 
 
-def _unsettled(record: DriveOrderRecord, *, missing: bool, now: datetime, config: TrackConfig) -> str | None:
+def _unsettled(
+    record: DriveOrderRecord, *, missing: bool, now: datetime, deps: DriveOrderDependencies
+) -> str | None:
     """Why tracking of an open order stops now, or None while it goes on."""
     if record.state is not DriveRequestState.ORDERED:
         return None
     placed = record.ordered_at or record.created_at
     since = record.order_state_since or placed
     label = record.order_state_label()
-    if not missing and record.order_state in NEEDS_ACTION_STATES and now - since >= config.settle_after:
+    if not missing and record.order_state in NEEDS_ACTION_STATES and now - since >= deps.settle_after:
         return (
-            f"{label} for more than {_days(config.settle_after)} day(s): tracking stopped, somebody must look"
+            f"{label} for more than {_days(deps.settle_after)} day(s): tracking stopped, somebody must look"
         )
-    if now - placed >= config.track_max:
+    if now - placed >= deps.track_max:
         where = "not listed by Plugsurfing" if missing else f"still {label}"
-        return f"{where} {_days(config.track_max)} day(s) after it was placed: tracking stopped"
+        return f"{where} {_days(deps.track_max)} day(s) after it was placed: tracking stopped"
     return None
 
 
@@ -373,6 +335,9 @@ def _days(span: timedelta) -> str:
     return f"{span.total_seconds() / 86_400:g}"
 
 
-def receipt_url(partner: DriveOrdering, user_id: str, order_id: str) -> str:
-    """The receipt's URL (404 `NotFound` while there is none)."""
-    return partner.get_order_receipt(user_id, order_id).url
+def receipt(deps: DriveOrderDependencies, user_id: str, order_id: str) -> dict[str, Any]:
+    """On demand (`bbctl orders receipt`): the receipt URL, or why there is none."""
+    try:
+        return {"url": deps.partner.receipt_url(user_id, order_id)}
+    except PartnerCallFailed as error:
+        return {"error": str(error), "status": error.status}

@@ -32,3 +32,31 @@ class NotFulfillable(DomainError):
     to FAILED with the reason for the operator."""
 
     http_status = 409
+
+
+class PartnerCallFailed(Exception):
+    """A call to Plugsurfing failed and may have been processed (5xx, timeout, unreachable):
+    `orders.partner` translates the client's errors into this family, so the logic never sees
+    HTTP. `status` and `retry_after` are the partner's, when it gave them."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        detail: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.detail = detail
+        self.retry_after = retry_after
+
+
+class PartnerRefused(PartnerCallFailed):
+    """Plugsurfing refused the request for good (400, 404; 409 for an assign): retrying the same
+    request cannot change the answer."""
+
+
+class PartnerThrottled(PartnerCallFailed):
+    """429: Plugsurfing refused the request for now (not processed); `retry_after` says when."""

@@ -26,17 +26,22 @@ Exactly once:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from backbone.errors import DomainError
 from backbone.keys import logic as key_logic
 from backbone.keys.errors import OutOfStock
 from backbone.keys.models import ChargingKey, KeyState, SyncState
 from backbone.observability import MetricUnit, bind_correlation, logger, metrics
-from backbone.orders.errors import NotFulfillable, RetryLater
+from backbone.orders.errors import (
+    NotFulfillable,
+    OrderNotFound,
+    PartnerCallFailed,
+    PartnerRefused,
+    RetryLater,
+)
 from backbone.orders.models import (
     FINISHED,
     PARTNER_ASSIGNED,
@@ -44,63 +49,43 @@ from backbone.orders.models import (
     KeyOrder,
     KeyOrderState,
     KeyToShip,
+    OrderMessage,
     hold_reason,
 )
+from backbone.orders.ports import FulfilDependencies
+from backbone.orders.redelivery import lease_owner, redelivered_later
 from backbone.orders.statuses import Handling, handling_of, is_known, normalised
-from backbone.partners.errors import BadRequest, Conflict, NotFound, PartnerError
-from backbone.partners.pagination import Page, iter_pages
 
 if TYPE_CHECKING:
     from backbone.keys.store import KeyRepository
-    from backbone.orders.crawl import OrderFeed
-    from backbone.orders.store import OrderRepository
     from backbone.partners.schemas import EmpOrder
 
-REFUSALS: tuple[type[PartnerError], ...] = (BadRequest, NotFound, Conflict)
-"""Answers to assign that a retry cannot change: the order goes to FAILED."""
+
+def fulfil_from_queue(
+    body: str, receipt_handle: str, receive_count: int, deps: FulfilDependencies, label: str
+) -> KeyOrder | None:
+    """One OrderQueue message. On `RetryLater` the message is hidden for the delay and re-raised,
+    so the batch reports it failed and SQS delivers it again then."""
+    message = OrderMessage.model_validate_json(body)
+    try:
+        with redelivered_later(deps.redelivery, receipt_handle, receive_count, deps.backoff):
+            return fulfil_order(message.order_id, deps, lease_owner(label))
+    except OrderNotFound:
+        # Only the crawler enqueues, after storing: retrying cannot make the order appear.
+        logger.error("message for an order not in OrdersTable; dropped", extra={"order_id": message.order_id})
+        return None
 
 
-class KeyStock(Protocol):
-    """The charging-keys table as fulfilment uses it (KeyStore fits)."""
-
-    def claim_in_stock(self, count: int, order_id: str, now: datetime | None = None) -> list[ChargingKey]: ...
-    def get(self, uid: str) -> ChargingKey | None: ...
-    def keys_of_order(self, order_id: str) -> list[ChargingKey]: ...
-
-
-class Keys(KeyStock, Protocol):
-    def find(self, identifier: str) -> ChargingKey | None: ...
-    def save(self, key: ChargingKey, *, expected_version: int) -> ChargingKey: ...
-
-
-@dataclass(frozen=True)
-class FulfilConfig:
-    lease: timedelta = timedelta(seconds=120)
-    lookup_window: timedelta = timedelta(minutes=1)
-    """Reading an order at Plugsurfing (the EMP API has no order by id): its `created` +/- this."""
-    hold_max: timedelta = timedelta(days=7)
-    """How long an order may wait ON_HOLD for a status that allows fulfilment; then FAILED."""
-
-
-def fulfil_order(
-    order_id: str,
-    *,
-    orders: OrderRepository,
-    keys: Keys,
-    feed: OrderFeed,
-    clock: Callable[[], datetime],
-    owner: str,
-    config: FulfilConfig = FulfilConfig(),
-) -> KeyOrder:
+def fulfil_order(order_id: str, deps: FulfilDependencies, owner: str) -> KeyOrder:
     """Take the order as far as it can go now. Returns it in a final or waiting state; raises
     `RetryLater` (the order is busy elsewhere, keys are still syncing, Plugsurfing is down)."""
     bind_correlation(order_id=order_id)
-    order = orders.acquire(order_id, owner, clock(), config.lease)
-    run = _Fulfilment(orders=orders, keys=keys, feed=feed, clock=clock, config=config, order=order)
+    order = deps.orders.acquire(order_id, owner, deps.clock(), deps.lease)
+    run = _Fulfilment(deps, order)
     try:
         run.advance()
     finally:
-        orders.release(run.order)
+        deps.orders.release(run.order)
     return run.order
 
 
@@ -145,17 +130,9 @@ def release(key: ChargingKey, order_id: str, now: datetime) -> ChargingKey:
 
 
 class _Fulfilment:
-    def __init__(
-        self,
-        *,
-        orders: OrderRepository,
-        keys: Keys,
-        feed: OrderFeed,
-        clock: Callable[[], datetime],
-        config: FulfilConfig,
-        order: KeyOrder,
-    ) -> None:
-        self.orders, self.keys, self.feed, self.clock, self.config = orders, keys, feed, clock, config
+    def __init__(self, deps: FulfilDependencies, order: KeyOrder) -> None:
+        self.deps = deps
+        self.orders, self.keys, self.feed, self.clock = deps.orders, deps.keys, deps.feed, deps.clock
         self.order = order
 
     def advance(self) -> None:
@@ -262,10 +239,10 @@ class _Fulfilment:
     def _assign(self) -> None:
         try:
             answer = self.feed.assign_order(self.order.order_id)
-        except REFUSALS as refused:
+        except PartnerRefused as refused:
             self._fail(f"Plugsurfing refused to assign the order: {refused}")
             return
-        except PartnerError as error:
+        except PartnerCallFailed as error:
             # Outcome unknown (5xx, timeout) or a passing problem: stay ASSIGNING and ask first.
             self._save(last_error=f"assign failed, will check and retry: {error}")
             raise RetryLater(f"assign failed: {error}", error.retry_after) from error
@@ -298,28 +275,17 @@ class _Fulfilment:
         """The order as Plugsurfing lists it now (by its `created` time: there is no order by
         id), or None if it is not there. Plugsurfing unavailable: `RetryLater`."""
         order = self.order
-        window = self.config.lookup_window
-
-        def fetch(cursor: str | None) -> Page[EmpOrder]:
-            return self.feed.list_orders(
-                from_date=order.created_at - window, to_date=order.created_at + window, cursor=cursor
-            )
-
         try:
-            for page in iter_pages(fetch):
-                for candidate in page.items:
-                    if candidate.id == order.order_id:
-                        return candidate
-        except PartnerError as error:
+            return self.feed.find_order(order.order_id, order.created_at, self.deps.lookup_window)
+        except PartnerCallFailed as error:
             raise RetryLater(f"cannot read the order at Plugsurfing: {error}", error.retry_after) from error
-        return None
 
     def _hold(self, status: str | None, reason: str) -> None:
         order, now = self.order, self.clock()
         since = order.hold_since or now
-        if now - since >= self.config.hold_max:
+        if now - since >= self.deps.hold_max:
             released = self._release_keys()
-            days = self.config.hold_max.total_seconds() / 86_400
+            days = self.deps.hold_max.total_seconds() / 86_400
             self._fail(f"on hold for more than {days:g} day(s) ({reason}); {released}")
             return
         metrics.add_metric(name="OrdersOnHold", unit=MetricUnit.Count, value=1)

@@ -49,14 +49,6 @@ class Leased(Record):
     lease_owner: str | None = None
     lease_until: StoredTime | None = None
 
-    def leased_by_other(self, owner: str, now: datetime) -> bool:
-        return (
-            self.lease_owner is not None
-            and self.lease_owner != owner
-            and self.lease_until is not None
-            and self.lease_until > now
-        )
-
 
 # --- EMP key orders ------------------------------------------------------------------------------
 
@@ -309,3 +301,11 @@ class DriveOrderRecord(Leased):
             created_at=now,
             updated_at=now,
         )
+
+
+class OrderMessage(BaseModel):
+    """An OrderQueue message: the id of an order in OrdersTable."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    order_id: str = Field(alias="orderId", min_length=1)

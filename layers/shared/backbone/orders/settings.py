@@ -16,10 +16,6 @@ class QueueRetrySettings(PlugsurfingApiSettings):
     queue_retry_base_seconds: int = Field(default=10, ge=0, le=900)
     queue_retry_max_seconds: int = Field(default=900, ge=1, le=43_200)
 
-    def backoff(self, receive_count: int) -> int:
-        exponent = min(max(receive_count - 1, 0), 16)
-        return int(min(self.queue_retry_max_seconds, self.queue_retry_base_seconds * 2**exponent))
-
 
 class OrderCrawlSettings(PlugsurfingApiSettings):
     """OrderCrawlFunction: GET /emp/v1/orders -> OrdersTable + OrderQueue."""

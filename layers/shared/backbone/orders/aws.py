@@ -1,4 +1,4 @@
-"""DynamoDB and SQS access of the key-order capability, behind small Protocols the logic receives.
+"""The key-order ports on DynamoDB and SQS (`orders.ports`), through `backbone.aws`.
 
 OrdersTable (key `pk`): EMP orders (`ORDER#<id>`), the crawler's control item (`CONTROL#crawl`)
 and organisation -> fleet mappings (`ORG#<id>`); sparse GSI `ByState` (state, createdAt) over the
@@ -13,14 +13,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from decimal import Decimal
-from functools import cache
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-import boto3
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from botocore.exceptions import ClientError
 
+from backbone.aws.attributes import plain
+from backbone.aws.errors import is_condition_failed
 from backbone.aws.pages import items
 from backbone.orders.errors import LeaseLost, OrderNotFound, RecordBusy
 from backbone.orders.models import (
@@ -34,52 +33,18 @@ from backbone.orders.models import (
     KeyOrder,
     KeyOrderState,
     Leased,
-    OrgMapping,
 )
 from backbone.timeutil import to_storage
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_sqs import SQSClient
 
 BY_STATE = "ByState"
 BY_USER = "ByUser"
 SQS_MAX_VISIBILITY_SECONDS = 43_200
-_CONDITION_FAILED = "ConditionalCheckFailedException"
 
 L = TypeVar("L", bound=Leased)
-
-
-# --- interfaces the logic receives ---------------------------------------------------------------
-
-
-class OrderRepository(Protocol):
-    def get(self, order_id: str) -> KeyOrder | None: ...
-    def put_new(self, order: KeyOrder) -> bool: ...
-    def acquire(self, order_id: str, owner: str, now: datetime, lease: timedelta) -> KeyOrder: ...
-    def save(self, order: KeyOrder) -> KeyOrder: ...
-    def release(self, order: KeyOrder) -> None: ...
-    def by_state(self, state: KeyOrderState) -> Iterator[KeyOrder]: ...
-    def fleet_for(self, organization_id: str | None) -> str | None: ...
-
-
-class CrawlStateRepository(Protocol):
-    def acquire_crawl(self, owner: str, now: datetime, lease: timedelta) -> CrawlCheckpoint: ...
-    def save_crawl(self, checkpoint: CrawlCheckpoint) -> CrawlCheckpoint: ...
-    def release_crawl(self, checkpoint: CrawlCheckpoint) -> None: ...
-
-
-class DriveOrderRepository(Protocol):
-    def get(self, request_id: str) -> DriveOrderRecord | None: ...
-    def put_new(self, record: DriveOrderRecord) -> bool: ...
-    def acquire(self, request_id: str, owner: str, now: datetime, lease: timedelta) -> DriveOrderRecord: ...
-    def save(self, record: DriveOrderRecord) -> DriveOrderRecord: ...
-    def release(self, record: DriveOrderRecord) -> None: ...
-    def by_state(self, state: DriveRequestState) -> Iterator[DriveOrderRecord]: ...
-    def by_user(self, user_id: str) -> list[DriveOrderRecord]: ...
-
-
-class OrderQueue(Protocol):
-    def send(self, order_id: str) -> None: ...
 
 
 # --- a record with a lease, on one table ---------------------------------------------------------
@@ -99,13 +64,13 @@ class _LeasedItems(Generic[L]):
 
     def get(self, identifier: str) -> L | None:
         item = self.table.get_item(Key=self.key(identifier), ConsistentRead=True).get("Item")
-        return None if item is None else self.model.from_item(_plain(item))
+        return None if item is None else self.model.from_item(plain(item))
 
     def put_new(self, record: L, identifier: str) -> bool:
         try:
             self.table.put_item(Item=record.to_item(), ConditionExpression=Attr(self.key_name).not_exists())
         except ClientError as error:
-            if _code(error) == _CONDITION_FAILED:
+            if is_condition_failed(error):
                 return False
             raise
         return True
@@ -140,7 +105,7 @@ class _LeasedItems(Generic[L]):
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
-            if _code(error) != _CONDITION_FAILED:
+            if not is_condition_failed(error):
                 raise
             current = self.get(identifier)
             if current is None:
@@ -148,7 +113,7 @@ class _LeasedItems(Generic[L]):
             raise RecordBusy(
                 f"{identifier} is being processed by {current.lease_owner} until {current.lease_until}"
             ) from None
-        return self.model.from_item(_plain(answer["Attributes"]))
+        return self.model.from_item(plain(answer["Attributes"]))
 
     def save(self, record: L) -> L:
         """Write the whole record if it is unchanged since read and we still hold its lease."""
@@ -159,7 +124,7 @@ class _LeasedItems(Generic[L]):
         try:
             self.table.put_item(Item=saved.to_item(), ConditionExpression=condition)
         except ClientError as error:
-            if _code(error) == _CONDITION_FAILED:
+            if is_condition_failed(error):
                 raise LeaseLost(f"{type(record).__name__} changed meanwhile or our lease ran out") from None
             raise
         return saved
@@ -176,7 +141,7 @@ class _LeasedItems(Generic[L]):
                 ExpressionAttributeValues={":owner": record.lease_owner, ":one": 1},
             )
         except ClientError as error:
-            if _code(error) != _CONDITION_FAILED:  # already taken over: nothing of ours to release
+            if not is_condition_failed(error):  # already taken over: nothing of ours to release
                 raise
 
     def by_state(self, state: str, *, since: datetime | None = None) -> Iterator[L]:
@@ -201,10 +166,6 @@ class DynamoOrderStore:
         self._orders = _LeasedItems(table, KeyOrder, "pk", ORDER_PREFIX)
         self._control = _LeasedItems(table, CrawlCheckpoint, "pk")
 
-    @classmethod
-    def for_table(cls, table_name: str, *, session: boto3.Session | None = None) -> DynamoOrderStore:
-        return cls((session or boto3.Session()).resource("dynamodb").Table(table_name))
-
     # orders
     def get(self, order_id: str) -> KeyOrder | None:
         return self._orders.get(order_id)
@@ -225,10 +186,6 @@ class DynamoOrderStore:
         """Orders in `state`, oldest first (ByState index: eventually consistent)."""
         return self._orders.by_state(str(state), since=since)
 
-    def iter_orders(self) -> Iterator[KeyOrder]:
-        for item in _pages(self.table, scan=True, FilterExpression=Attr("pk").begins_with(ORDER_PREFIX)):
-            yield KeyOrder.from_item(item)
-
     # the crawler's control item
     def acquire_crawl(self, owner: str, now: datetime, lease: timedelta) -> CrawlCheckpoint:
         return self._control.acquire(CRAWL_CONTROL_KEY, owner, now, lease, create=True)
@@ -238,9 +195,6 @@ class DynamoOrderStore:
 
     def release_crawl(self, checkpoint: CrawlCheckpoint) -> None:
         self._control.release(checkpoint)
-
-    def crawl_checkpoint(self) -> CrawlCheckpoint | None:
-        return self._control.get(CRAWL_CONTROL_KEY)
 
     # organisation -> fleet
     def fleet_for(self, organization_id: str | None) -> str | None:
@@ -252,17 +206,6 @@ class DynamoOrderStore:
                     return str(item["fleetId"])
         return None
 
-    def map_org(self, mapping: OrgMapping) -> None:
-        self.table.put_item(Item=mapping.to_item())
-
-    def unmap_org(self, organization_id: str) -> bool:
-        answer = self.table.delete_item(Key={"pk": ORG_PREFIX + organization_id}, ReturnValues="ALL_OLD")
-        return "Attributes" in answer
-
-    def org_mappings(self) -> list[OrgMapping]:
-        items = _pages(self.table, scan=True, FilterExpression=Attr("pk").begins_with(ORG_PREFIX))
-        return sorted((OrgMapping.from_item(item) for item in items), key=lambda m: m.organization_id)
-
 
 # --- DriveOrdersTable ----------------------------------------------------------------------------
 
@@ -273,10 +216,6 @@ class DynamoDriveOrderStore:
     def __init__(self, table: Table) -> None:
         self.table = table
         self._records = _LeasedItems(table, DriveOrderRecord, "requestId")
-
-    @classmethod
-    def for_table(cls, table_name: str, *, session: boto3.Session | None = None) -> DynamoDriveOrderStore:
-        return cls((session or boto3.Session()).resource("dynamodb").Table(table_name))
 
     def get(self, request_id: str) -> DriveOrderRecord | None:
         return self._records.get(request_id)
@@ -300,10 +239,6 @@ class DynamoDriveOrderStore:
         items = _pages(self.table, IndexName=BY_USER, KeyConditionExpression=Key("userId").eq(user_id))
         return [DriveOrderRecord.from_item(item) for item in items]
 
-    def iter_records(self) -> Iterator[DriveOrderRecord]:
-        for item in _pages(self.table, scan=True):
-            yield DriveOrderRecord.from_item(item)
-
 
 # --- SQS -----------------------------------------------------------------------------------------
 
@@ -311,19 +246,13 @@ class DynamoDriveOrderStore:
 class SqsQueue:
     """Send to a queue, and delay a received message's next delivery (its visibility timeout)."""
 
-    def __init__(self, client: Any, queue_url: str) -> None:
+    def __init__(self, client: SQSClient, queue_url: str) -> None:
         self.client = client
         self.queue_url = queue_url
 
-    def send_json(self, body: dict[str, Any], *, delay_seconds: int = 0) -> str:
-        answer = self.client.send_message(
-            QueueUrl=self.queue_url, MessageBody=json.dumps(body), DelaySeconds=delay_seconds
-        )
-        return str(answer["MessageId"])
-
     def send(self, order_id: str) -> None:
         """`OrderQueue`: one OrderQueue message per order to fulfil."""
-        self.send_json({"orderId": order_id})
+        self.client.send_message(QueueUrl=self.queue_url, MessageBody=json.dumps({"orderId": order_id}))
 
     def redeliver_in(self, receipt_handle: str, seconds: float) -> int:
         """Hide the message for `seconds` (capped at SQS's 12 h) so it comes back then."""
@@ -334,41 +263,10 @@ class SqsQueue:
         return delay
 
 
-@cache
-def order_store(table_name: str) -> DynamoOrderStore:
-    """One store per table and process (warm invocations reuse the connection pool)."""
-    return DynamoOrderStore.for_table(table_name)
-
-
-@cache
-def drive_order_store(table_name: str) -> DynamoDriveOrderStore:
-    return DynamoDriveOrderStore.for_table(table_name)
-
-
-@cache
-def sqs_queue(queue_url: str) -> SqsQueue:
-    return SqsQueue(boto3.client("sqs"), queue_url)
-
-
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _pages(table: Table, *, scan: bool = False, **arguments: Any) -> Iterator[dict[str, Any]]:
-    """Every item of a query (or scan), following LastEvaluatedKey."""
-    for item in items(table.scan if scan else table.query, **arguments):
-        yield _plain(item)
-
-
-def _plain(item: Any) -> Any:
-    """DynamoDB numbers arrive as Decimal: integers back to int (everything we store is whole)."""
-    if isinstance(item, dict):
-        return {name: _plain(value) for name, value in item.items()}
-    if isinstance(item, list):
-        return [_plain(value) for value in item]
-    if isinstance(item, Decimal):
-        return int(item)
-    return item
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
+def _pages(table: Table, **arguments: Any) -> Iterator[dict[str, Any]]:
+    """Every item of a query, following LastEvaluatedKey, with plain numbers."""
+    for item in items(table.query, **arguments):
+        yield plain(item)

@@ -9,9 +9,9 @@ from datetime import timedelta
 
 from orderfakes import START
 
-from backbone.orders.fulfilment import FULFILMENT_COLUMNS, fulfilment_csv, order_view
 from backbone.orders.models import KeyOrder, KeyOrderState, KeyToShip
 from backbone.partners.schemas import EmpOrder
+from bbctl.ops_orders import FULFILMENT_COLUMNS, fulfilment_csv, order_view
 
 ADDRESS = {
     "country": "Austria",
