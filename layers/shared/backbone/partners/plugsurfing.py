@@ -193,9 +193,9 @@ class PlugsurfingClient:
         """Only remotely started sessions can be stopped remotely."""
         self.emp_http.request("POST", f"/sessions/{_segment(session_id)}/stop", idempotent=True)
 
-    def emp_get_session(self, session_id: str) -> Session:
-        data = self.emp_http.request("GET", f"/sessions/{_segment(session_id)}").data
-        return Session.model_validate(data)
+    def emp_get_session_data(self, session_id: str) -> dict[str, Any]:
+        """The session as received (the CDR of a session carries the partner's own values)."""
+        return _object(self.emp_http.request("GET", f"/sessions/{_segment(session_id)}").data)
 
     # --- Drive: users and their charging keys -----------------------------------------------------
 
@@ -282,8 +282,12 @@ class PlugsurfingClient:
         return SessionStarted.model_validate(data)
 
     def get_session(self, user_id: str, session_id: str) -> Session:
-        data = self.http.request("GET", f"/v1/users/{_segment(user_id)}/sessions/{_segment(session_id)}").data
-        return Session.model_validate(data)
+        return Session.model_validate(self.get_session_data(user_id, session_id))
+
+    def get_session_data(self, user_id: str, session_id: str) -> dict[str, Any]:
+        """The session as received (the CDR of a session carries the partner's own values)."""
+        path = f"/v1/users/{_segment(user_id)}/sessions/{_segment(session_id)}"
+        return _object(self.http.request("GET", path).data)
 
     def stop_session(self, user_id: str, session_id: str) -> None:
         """Remote stop; stopping a stopped session is harmless (spec), so it is retried."""
@@ -294,6 +298,12 @@ class PlugsurfingClient:
         self, user_id: str, statuses: Iterable[SessionStatus | str] | None = None, limit: int = 50
     ) -> list[Session]:
         """A user's sessions, optionally only those in `statuses`."""
+        return _SESSIONS.validate_python(self.session_history_data(user_id, statuses, limit))
+
+    def session_history_data(
+        self, user_id: str, statuses: Iterable[SessionStatus | str] | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """`session_history` as received: each session a JSON object (anything else is left out)."""
         if limit < 1:
             raise ValueError("limit must be positive")
         body: dict[str, Any] = {"limit": limit}
@@ -301,7 +311,8 @@ class PlugsurfingClient:
             body["sessionStatus"] = [str(status) for status in statuses]
         path = f"/v1/users/{_segment(user_id)}/sessions/history"
         data = _object(self.http.request("POST", path, json=body, idempotent=True).data)
-        return _SESSIONS.validate_python(data.get("sessions", []))
+        sessions = data.get("sessions")
+        return [item for item in sessions if isinstance(item, dict)] if isinstance(sessions, list) else []
 
     # --- Geosearch (Drive `/v1/...`; the same paths under the EMP base, seed 001) --------------
 
