@@ -41,7 +41,7 @@ os.environ.update(
     POWERTOOLS_TRACE_DISABLED="true",
 )
 
-from backbone.keys.logic import new_key  # noqa: E402
+from backbone.keys.lifecycle import new_key  # noqa: E402
 from backbone.keys.models import ChargingKey  # noqa: E402
 from backbone.observability import metrics  # noqa: E402
 from backbone.sessions.commands import CommandDependencies, request_stop, submit_start  # noqa: E402

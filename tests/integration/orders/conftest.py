@@ -13,8 +13,9 @@ import handler_key_sync
 import pytest
 from aws_lambda_powertools.utilities import parameters
 
+from backbone.keys.aws import KeyStore
 from backbone.keys.settings import KeySyncSettings
-from backbone.keys.store import KeyStore, key_store
+from backbone.keys.wiring import key_store
 from backbone.observability import metrics
 from backbone.orders.settings import DriveOrderSettings, OrderCrawlSettings, OrderFulfilSettings
 from backbone.orders.store import (

@@ -15,9 +15,9 @@ import handler_order_crawl
 import handler_order_fulfil
 import pytest
 
-from backbone.keys import logic
+from backbone.keys import lifecycle as logic
+from backbone.keys.aws import KeyStore
 from backbone.keys.models import KeyState, SyncState
-from backbone.keys.store import KeyStore
 from backbone.orders import admin
 from backbone.orders.errors import RetryLater
 from backbone.orders.fulfil import fulfil_order

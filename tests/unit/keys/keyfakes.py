@@ -1,4 +1,5 @@
-"""Fakes for the charging-key tests: an in-memory `KeyRepository` and a key factory."""
+"""Fakes for the charging-key tests: an in-memory `KeyRepository`, a `KeyPartner` that plays
+Plugsurfing without HTTP, and a key factory."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
 from backbone.keys.errors import ConcurrentModification, DuplicateKey
-from backbone.keys.logic import new_key
+from backbone.keys.lifecycle import new_key
 from backbone.keys.models import ChargingKey, KeyState, PartnerView, SyncState
 from backbone.oioi.identifiers import InvalidUid, normalise_uid
 

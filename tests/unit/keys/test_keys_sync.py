@@ -1,5 +1,5 @@
-"""Key sync: which Plugsurfing calls each lifecycle change causes, and how partner errors end up on
-the key (EMP and Drive, partner mocked with respx)."""
+"""Key sync through the EMP and Drive adapters: which Plugsurfing calls each lifecycle change
+causes, and how partner answers end up on the key (HTTP mocked with respx)."""
 
 from __future__ import annotations
 
@@ -10,21 +10,21 @@ import pytest
 import respx
 from keyfakes import BASE_URL, NOW, MemoryKeys, make_key
 
-from backbone.keys import logic
+from backbone.keys import lifecycle as logic
+from backbone.keys.errors import SyncRefused, TemporarySyncFailure
 from backbone.keys.models import ChargingKey, KeyState, PartnerView, SyncState
-from backbone.keys.sync import (
+from backbone.keys.partner import DriveKeyPartner, EmpKeyPartner
+from backbone.keys.plans import (
     DriveActivate,
     DrivePatch,
     DriveReserve,
     EmpCreate,
     EmpSetEnabled,
-    SyncRefused,
-    TemporarySyncFailure,
-    plan,
-    should_sync,
-    sync_key,
-    sync_stream_record,
+    plan_drive,
+    plan_emp,
 )
+from backbone.keys.ports import KeyDependencies
+from backbone.keys.sync import should_sync, sync_key, sync_stream_record
 
 EMP_KEYS = "/emp/v1/charging-keys"
 VISUAL = "DE-9FS-C045DS363-E"
@@ -49,8 +49,13 @@ def stored(store: MemoryKeys, key: ChargingKey) -> ChargingKey:
     return key
 
 
+def deps(store: MemoryKeys, client, mode="emp", max_attempts=4) -> KeyDependencies:
+    partner = EmpKeyPartner(client) if mode == "emp" else DriveKeyPartner(client)
+    return KeyDependencies(store, partner, clock=lambda: NOW, sync_max_attempts=max_attempts)
+
+
 def run(store: MemoryKeys, client, mode="emp", uid="3633E0E0", max_attempts=4):
-    return sync_key(store.items[uid], store, client, mode, NOW, max_attempts=max_attempts)
+    return sync_key(store.items[uid], deps(store, client, mode, max_attempts))
 
 
 def body(call) -> dict:
@@ -77,27 +82,25 @@ def test_given_only_sync_bookkeeping_changed_when_deciding_then_no_sync():
 
 def test_given_emp_mode_when_planning_then_create_once_and_toggle_after():
     active = logic.enable(make_key(), NOW)
-    assert plan(make_key(), PartnerView(), "emp") == []
-    assert plan(active, PartnerView(), "emp") == [EmpCreate()]
-    assert plan(active, PartnerView(key_id="e0e03336", enabled=False), "emp") == [EmpSetEnabled(True)]
-    assert plan(logic.mark_lost(active, NOW), PartnerView(key_id="e0e03336", enabled=True), "emp") == [
+    assert plan_emp(make_key(), PartnerView()) == []
+    assert plan_emp(active, PartnerView()) == [EmpCreate()]
+    assert plan_emp(active, PartnerView(key_id="e0e03336", enabled=False)) == [EmpSetEnabled(True)]
+    assert plan_emp(logic.mark_lost(active, NOW), PartnerView(key_id="e0e03336", enabled=True)) == [
         EmpSetEnabled(False)
     ]
-    assert plan(logic.disable(active, NOW), PartnerView(), "emp") == []  # never created: nothing to disable
+    assert plan_emp(logic.disable(active, NOW), PartnerView()) == []  # never created: nothing to disable
 
 
 def test_given_drive_mode_when_planning_then_reserve_activate_patch():
     key = make_key()
     active = logic.enable(logic.assign(key, "u-1", "user", NOW), NOW)
-    assert plan(key, PartnerView(), "drive") == [DriveReserve()]
-    assert plan(key, PartnerView(reserved=True), "drive") == []
-    assert plan(active, PartnerView(reserved=True), "drive") == [DriveActivate("u-1")]
+    assert plan_drive(key, PartnerView()) == [DriveReserve()]
+    assert plan_drive(key, PartnerView(reserved=True)) == []
+    assert plan_drive(active, PartnerView(reserved=True)) == [DriveActivate("u-1")]
     activated = PartnerView(reserved=True, key_id="e0e03336", enabled=True, user_id="u-1")
-    assert plan(active, activated, "drive") == []
-    assert plan(logic.disable(active, NOW), activated, "drive") == [
-        DrivePatch("u-1", "e0e03336", enabled=False)
-    ]
-    assert plan(logic.rename(active, "blue tag", NOW), activated, "drive") == [
+    assert plan_drive(active, activated) == []
+    assert plan_drive(logic.disable(active, NOW), activated) == [DrivePatch("u-1", "e0e03336", enabled=False)]
+    assert plan_drive(logic.rename(active, "blue tag", NOW), activated) == [
         DrivePatch("u-1", "e0e03336", name="blue tag")
     ]
 
@@ -105,7 +108,7 @@ def test_given_drive_mode_when_planning_then_reserve_activate_patch():
 def test_given_drive_mode_and_an_enabled_key_without_user_when_planning_then_refused():
     active = logic.enable(fleet_key(), NOW)
     with pytest.raises(SyncRefused, match="assign the key to a user"):
-        plan(active, PartnerView(reserved=True), "drive")
+        plan_drive(active, PartnerView(reserved=True))
 
 
 # --- EMP ------------------------------------------------------------------------------------------
@@ -167,7 +170,7 @@ def test_given_a_created_key_when_disabled_lost_and_enabled_then_put_disable_and
 def test_given_an_emp_key_in_stock_when_inserted_then_no_call_and_synced(partner, client):
     store = MemoryKeys()
     key = stored(store, make_key())
-    result = sync_stream_record(None, key.to_item(), store=store, client=client, mode="emp", now=NOW)
+    result = sync_stream_record(None, key.to_item(), deps(store, client, "emp"))
     assert result.calls == ()
     assert not partner.calls
     assert store.items[key.uid].sync_state is SyncState.SYNCED
@@ -177,9 +180,7 @@ def test_given_a_sync_outcome_write_when_its_stream_record_arrives_then_it_is_sk
     store = MemoryKeys()
     key = stored(store, logic.enable(make_key(), NOW))
     after = key.model_copy(update={"sync_state": SyncState.SYNCED, "partner": PartnerView(key_id="x")})
-    result = sync_stream_record(
-        key.to_item(), after.to_item(), store=store, client=client, mode="emp", now=NOW
-    )
+    result = sync_stream_record(key.to_item(), after.to_item(), deps(store, client, "emp"))
     assert result.outcome == "skipped"
     assert not partner.calls
 
@@ -278,7 +279,7 @@ def test_given_a_deleted_enabled_key_when_its_remove_record_arrives_then_disable
         update={"partner": PartnerView(key_id="e0e03336", enabled=True)}
     )
     disable = partner.put(f"{EMP_KEYS}/e0e03336/disable").respond(200, json=LISTED)
-    result = sync_stream_record(key.to_item(), None, store=MemoryKeys(), client=client, mode="emp", now=NOW)
+    result = sync_stream_record(key.to_item(), None, deps(MemoryKeys(), client, "emp"))
     assert result.outcome == "synced"
     assert disable.called
 
@@ -314,7 +315,7 @@ def test_given_a_new_physical_key_in_drive_mode_when_inserted_then_reserved_litt
     store = MemoryKeys()
     key = stored(store, drive_key())
     reserve = partner.post("/v1/charging-keys/reservations").respond(201)
-    sync_stream_record(None, key.to_item(), store=store, client=client, mode="drive", now=NOW)
+    sync_stream_record(None, key.to_item(), deps(store, client, "drive"))
     assert body(reserve.calls.last) == {"uid": "7d009d67181896", "visualNumber": REFERENCE, "type": "CARD"}
     assert store.items[DRIVE_UID].partner.reserved
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from backbone.keys.store import key_store
+from backbone.keys.wiring import key_store
 from backbone.observability import logger
 from backbone.orders.crawl import CrawlConfig, crawl_orders
 from backbone.orders.drive import (

@@ -7,7 +7,7 @@ from functools import cache
 
 import boto3
 
-from backbone.keys.store import KeyStore
+from backbone.keys.aws import KeyStore
 from backbone.partners.factory import API_RETRY, NO_RETRY, plugsurfing_client
 from backbone.partners.retry import RetryPolicy
 from backbone.sessions.commands import CommandDependencies
