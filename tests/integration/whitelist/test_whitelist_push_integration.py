@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from whitelistkit import NOW, Pusher, active_key
 
+from backbone.keys.aws import KeyStore
 from backbone.keys.models import KeyState
-from backbone.keys.store import KeyStore
 from backbone.timeutil import to_storage
-from backbone.whitelist import store as audit_module
+from backbone.whitelist import aws as audit_module
+from backbone.whitelist.aws import AuditStore
 from backbone.whitelist.models import Outcome, PushAttempt, PushRequest
-from backbone.whitelist.store import AuditStore
 from simulator.oioi_answers import AnswerStyleIn
 
 DAY = timedelta(days=1)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from backbone.whitelist.service import InvalidTrigger, parse_trigger
+from backbone.whitelist.trigger import InvalidTrigger, parse_trigger
 
 
 def test_given_the_eventbridge_schedule_event_when_parsed_then_it_is_a_scheduled_push(
