@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from unit.emfcapture import emitted
 from whitelistkit import NOW, Pusher, active_key
 
 from backbone.keys.aws import KeyStore
@@ -292,6 +293,24 @@ def test_given_the_handler_when_invoked_manually_then_it_pushes_and_publishes_th
     assert emitted["WhitelistInvalidUids"] == 1
     assert emitted["WhitelistPushRefused"] == 0
     assert emitted["WhitelistLastSuccessAgeSeconds"] == 0
+
+
+def test_given_the_handler_when_it_pushes_then_its_rfid_post_is_counted_as_an_oioi_partner_call(
+    keys: KeyStore,
+    function_env: Callable[..., None],
+    load_event: Callable[[str], Any],
+    lambda_context: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import handler_whitelist_push
+
+    function_env()
+    seed(keys, "3633E0E0")
+
+    handler_whitelist_push.handler(load_event("whitelist/event-manual.json"), lambda_context)
+
+    calls = [metric for metric in emitted(capsys.readouterr().out) if metric.name == "PartnerCalls"]
+    assert [(call.dimensions["api"], call.dimensions["outcome"]) for call in calls] == [("oioi", "ok")]
 
 
 def test_given_our_partner_identifier_is_too_short_then_the_push_fails_and_nothing_is_sent(

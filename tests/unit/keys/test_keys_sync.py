@@ -167,24 +167,6 @@ def test_given_a_created_key_when_disabled_lost_and_enabled_then_put_disable_and
     assert store.items["3633E0E0"].sync_state is SyncState.SYNCED
 
 
-def test_given_an_emp_key_in_stock_when_inserted_then_no_call_and_synced(partner, client):
-    store = MemoryKeys()
-    key = stored(store, make_key())
-    result = sync_stream_record(None, key.to_item(), deps(store, client, "emp"))
-    assert result.calls == ()
-    assert not partner.calls
-    assert store.items[key.uid].sync_state is SyncState.SYNCED
-
-
-def test_given_a_sync_outcome_write_when_its_stream_record_arrives_then_it_is_skipped(partner, client):
-    store = MemoryKeys()
-    key = stored(store, logic.enable(make_key(), NOW))
-    after = key.model_copy(update={"sync_state": SyncState.SYNCED, "partner": PartnerView(key_id="x")})
-    result = sync_stream_record(key.to_item(), after.to_item(), deps(store, client, "emp"))
-    assert result.outcome == "skipped"
-    assert not partner.calls
-
-
 def test_given_409_and_plugsurfing_lists_our_key_reversed_when_created_then_adopted_not_an_error(
     partner, client
 ):
@@ -236,31 +218,14 @@ def test_given_429_with_retry_after_when_created_then_the_client_waits_and_succe
     assert create.call_count == 2
 
 
-def test_given_plugsurfing_keeps_failing_when_synced_then_retried_by_the_stream_and_error_when_exhausted(
+def test_given_503_after_the_client_retries_when_created_then_a_temporary_failure_with_no_progress(
     partner, client
 ):
-    store = MemoryKeys()
-    stored(store, logic.enable(make_key(), NOW))
+    key = logic.enable(make_key(), NOW)
     partner.post(EMP_KEYS).respond(503, json={"message": "Internal server error"})
-    with pytest.raises(TemporarySyncFailure):
-        run(store, client, max_attempts=2)
-    first = store.items["3633E0E0"]
-    assert (first.sync_state, first.sync_attempts) == (SyncState.PENDING, 1)
-    assert "retrying" in (first.sync_error or "")
-    with pytest.raises(TemporarySyncFailure):
-        run(store, client, max_attempts=2)
-    exhausted = store.items["3633E0E0"]
-    assert exhausted.sync_state is SyncState.ERROR
-    assert "gave up after 2 attempts" in (exhausted.sync_error or "")
-
-
-def test_given_a_failed_key_when_plugsurfing_recovers_then_synced_and_the_error_is_cleared(partner, client):
-    store = MemoryKeys()
-    stored(store, logic.enable(make_key(), NOW).model_copy(update={"sync_error": "x", "sync_attempts": 3}))
-    partner.post(EMP_KEYS).respond(200, json=LISTED)
-    run(store, client)
-    key = store.items["3633E0E0"]
-    assert (key.sync_state, key.sync_error, key.sync_attempts) == (SyncState.SYNCED, None, 0)
+    with pytest.raises(TemporarySyncFailure, match="Plugsurfing unavailable") as failure:
+        EmpKeyPartner(client).apply(EmpCreate(), key, key.partner)
+    assert failure.value.partner == PartnerView()
 
 
 def test_given_400_when_created_then_error_on_the_key_without_retry(partner, client):
@@ -270,18 +235,6 @@ def test_given_400_when_created_then_error_on_the_key_without_retry(partner, cli
     assert run(store, client).outcome == "error"
     assert create.call_count == 1
     assert "keyIdentifier invalid" in (store.items["3633E0E0"].sync_error or "")
-
-
-def test_given_a_deleted_enabled_key_when_its_remove_record_arrives_then_disabled_at_plugsurfing(
-    partner, client
-):
-    key = logic.enable(make_key(), NOW).model_copy(
-        update={"partner": PartnerView(key_id="e0e03336", enabled=True)}
-    )
-    disable = partner.put(f"{EMP_KEYS}/e0e03336/disable").respond(200, json=LISTED)
-    result = sync_stream_record(key.to_item(), None, deps(MemoryKeys(), client, "emp"))
-    assert result.outcome == "synced"
-    assert disable.called
 
 
 # --- Drive ----------------------------------------------------------------------------------------
