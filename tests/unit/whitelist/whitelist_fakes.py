@@ -62,6 +62,9 @@ class MemoryAudit:
         with self._mutex:
             self.attempts.append(attempt)
 
+    def history(self, limit: int = 20) -> list[PushAttempt]:
+        return sorted(self.attempts, key=lambda attempt: attempt.key, reverse=True)[:limit]
+
     def record_sent(self, attempt: PushAttempt, uids: Iterable[str]) -> PushAttempt:
         stored = attempt.model_copy(update={"list_chunks": 1})
         with self._mutex:
