@@ -7,14 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from backbone.timeutil import utc_now
 from backbone.whitelist.guards import GuardPolicy
 from backbone.whitelist.models import LastSuccess, LockHolder, PushAttempt
-
-if TYPE_CHECKING:
-    from backbone.partners.oioi_client import RfidPostOutcome
 
 
 class WhitelistSource(Protocol):
@@ -42,10 +39,23 @@ class AuditLog(Protocol):
         ...
 
 
+class Sent(Protocol):
+    """The receiver's answer to rfid-post (`partners.oioi_client.RfidPostOutcome`)."""
+
+    @property
+    def processed(self) -> int | None: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def duration(self) -> float: ...
+    @property
+    def code(self) -> int | None: ...
+
+
 class RfidSender(Protocol):
     """OIOI rfid-post: replace the receiver's whole whitelist. Raises `RfidPostFailed`."""
 
-    def post_rfids(self, rfids: Iterable[str], partner_identifier: str) -> RfidPostOutcome: ...
+    def post_rfids(self, rfids: Iterable[str], partner_identifier: str) -> Sent: ...
 
 
 @dataclass(frozen=True)
