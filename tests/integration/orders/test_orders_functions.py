@@ -15,7 +15,7 @@ import handler_order_crawl
 import handler_order_fulfil
 import pytest
 
-from backbone.keys import lifecycle as logic
+from backbone.keys import csv_import as logic
 from backbone.keys.aws import KeyStore
 from backbone.keys.models import KeyState, SyncState
 from backbone.orders import admin
