@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backbone.errors import NotFound
 from backbone.observability import MetricUnit, logger, metrics, tracer
+from backbone.partner_health.wiring import activity_recorder
 from backbone.receiver.dispatch import event_body, receive
 from backbone.receiver.responses import Answer, error_answer
 from backbone.receiver.settings import OioiReceiverSettings
@@ -36,7 +37,7 @@ def oioi_request() -> Response[str]:
     event = app.current_event
     body = event_body(event.body, bool(event.is_base64_encoded))
     context = event.request_context.authorizer.get_context()
-    return _respond(receive(body, context, backends(), utc_now()))
+    return _respond(receive(body, context, backends(), utc_now(), activity_recorder().note))
 
 
 @app.exception_handler(Exception)

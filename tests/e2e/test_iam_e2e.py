@@ -174,6 +174,7 @@ def test_given_iam_enforced_when_partners_and_operators_use_the_stack_then_each_
             ("KeyReconcileFunction", "Scheduled"),
             ("CdrReconcileFunction", "Hourly"),
             ("DriveOrderFunction", "TrackOrders"),
+            ("PartnerHealthFunction", "Every15Minutes"),
         )
     ]
 
@@ -184,7 +185,11 @@ def test_given_iam_enforced_when_partners_and_operators_use_the_stack_then_each_
     assert assigned
     assert started.status_code == 202, started.text
     assert looked_up.status_code == 200, looked_up.text
-    assert [fired["status"] for fired in reconciled] == ["ok", "ok", "ok"], reconciled
+    assert [fired["status"] for fired in reconciled] == ["ok", "ok", "ok", "ok"], reconciled
+    # The receiver noted the demo partner's accepted messages (its UpdateItem was allowed).
+    assert reconciled[-1]["result"]["silent"] == [], reconciled[-1]
+    activity = stack.boto3_client("dynamodb").scan(TableName=stack.ref("PartnerActivityTable"))["Items"]
+    assert {"lastRfidVerifyAt", "lastSessionPostAt", "lastPoiAt"} <= set(activity[0]), activity
     invocations = stack.admin("GET", "invocations")
     refused = [
         entry
@@ -207,6 +212,7 @@ def test_given_iam_enforced_when_partners_and_operators_use_the_stack_then_each_
         "CdrReconcileFunction",
         "DriveOrderFunction",
         "SessionApiFunction",
+        "PartnerHealthFunction",
     } <= ran
 
 
@@ -246,6 +252,10 @@ def test_given_each_function_role_then_calls_beyond_what_its_code_does_are_denie
         )
     )
     assert denied(lambda: push.scan(TableName=keys))
+    # The receiver only stamps a partner's last-seen times; it cannot read other partners' activity.
+    activity = stack.ref("PartnerActivityTable")
+    assert denied(lambda: receiver.scan(TableName=activity))
+    assert denied(lambda: receiver.delete_item(TableName=activity, Key={"partnerId": {"S": "demo-cpo"}}))
     # The authorizer looks up one key hash; it cannot enumerate the partners' keys.
     assert denied(lambda: authorizer.scan(TableName=partners))
     assert denied(

@@ -6,6 +6,7 @@ throttle is delivered later, not lost. Operator steps go through `python -m bbct
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -76,8 +77,11 @@ def test_given_orders_appearing_at_the_simulator_when_the_stack_runs_then_fulfil
     assert set(shipped) <= fleet_keys, "every shipped key exists at Plugsurfing in the order's fleet"
     shown = json.loads(bbctl(stack, "orders", "show", second))
     assert shown["state"] == "ASSIGNED"
-    export = bbctl(stack, "orders", "export-fulfilment")
-    assert any(line.startswith(f"{second},") for line in export.splitlines())
+    export = stack.bbctl("orders", "export-fulfilment")
+    assert any(line.startswith(f"{second},") for line in export.stdout.splitlines())
+    # Progress goes to stderr, so the CSV on stdout stays clean for the warehouse.
+    assert re.fullmatch(r"assigned orders read: \d+ done", export.stderr.splitlines()[-1])
+    assert "assigned orders read" not in export.stdout
 
 
 def test_given_a_drive_order_hitting_the_429_throttle_when_the_stack_runs_then_it_is_delivered_later_not_lost(

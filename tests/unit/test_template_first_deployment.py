@@ -28,6 +28,7 @@ SCHEDULED = {
     "DriveOrderFunction": "TrackOrders",
     "CdrReconcileFunction": "Hourly",
     "WhitelistPushFunction": "Scheduled",
+    "PartnerHealthFunction": "Every15Minutes",
 }
 NOT_REGENERABLE_SECRETS = ("PlugsurfingApiKeySecret", "OioiApiKeySecret", "OioiPartnerIdentifierSecret")
 
@@ -177,6 +178,7 @@ def test_given_a_fresh_stack_then_every_schedule_is_disabled_and_the_staleness_a
     assert set(states.values()) == {"DISABLED"}, states
     assert probe == "DISABLED"
     assert fresh.properties("WhitelistStaleAlarm")["ActionsEnabled"] is False
+    assert fresh.properties("PartnerSilenceAlarm")["ActionsEnabled"] is False
 
 
 def test_given_schedules_turned_on_then_every_schedule_runs_and_the_staleness_alarm_pages() -> None:
@@ -187,6 +189,7 @@ def test_given_schedules_turned_on_then_every_schedule_runs_and_the_staleness_al
     assert states == {"ENABLED"}
     assert enabled.properties("WhitelistAgeProbeRule")["State"] == "ENABLED"
     assert enabled.properties("WhitelistStaleAlarm")["ActionsEnabled"] is True
+    assert enabled.properties("PartnerSilenceAlarm")["ActionsEnabled"] is True
 
 
 def test_given_the_local_stage_then_schedules_run_without_the_parameter() -> None:

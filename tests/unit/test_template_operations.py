@@ -4,6 +4,9 @@ being listed here.
 
 - every dead-letter queue (a RedrivePolicy target, an on-failure destination, a function DLQ)
   has an alarm on its depth;
+- every source queue (one a function consumes: an SQS event or an event source mapping) has an
+  alarm on the age of its oldest message, so a stopped or failing consumer pages before the
+  backlog reaches the dead-letter queue or expires;
 - every function has an Errors and a Throttles alarm, and a log group with retention;
 - every alarm notifies the alarm topic (AlarmTopic, or the one AlarmTopicArn names), on ALARM
   and on OK, and that topic is encrypted with a key CloudWatch may use;
@@ -108,6 +111,33 @@ def dead_letter_queues() -> dict[str, str]:
     return {queue: source for queue, source in found.items() if RESOURCES[queue]["Type"] == "AWS::SQS::Queue"}
 
 
+def source_queues(resources: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Queue logical id -> the function consuming it (SQS events, event source mappings)."""
+    found: dict[str, str] = {}
+    for name, resource in resources.items():
+        if resource["Type"] in FUNCTION_TYPES:
+            for event_name, event in props(resource).get("Events", {}).items():
+                queue = logical_id(event.get("Properties", {}).get("Queue"))
+                if event.get("Type") == "SQS" and queue:
+                    found[queue] = f"{name}.{event_name}"
+        elif resource["Type"] == "AWS::Lambda::EventSourceMapping" and (
+            queue := logical_id(props(resource).get("EventSourceArn"))
+        ):
+            found[queue] = name
+    return {q: c for q, c in found.items() if resources.get(q, {}).get("Type") == "AWS::SQS::Queue"}
+
+
+def queues_without_age_alarm(resources: dict[str, dict[str, Any]]) -> set[str]:
+    aged = {
+        dims.get("QueueName")
+        for resource in resources.values()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+        for namespace, metric, dims in alarm_metrics(resource)
+        if (namespace, metric) == ("AWS/SQS", "ApproximateAgeOfOldestMessage")
+    }
+    return set(source_queues(resources)) - aged
+
+
 def policy_statements() -> Iterator[tuple[str, dict[str, Any]]]:
     """Every policy statement anywhere in a resource (inline function and state machine policies,
     IAM resources, key, topic and queue policies), with the resource it belongs to."""
@@ -150,6 +180,34 @@ def test_given_a_dead_letter_queue_then_an_alarm_watches_its_depth(queue: str) -
     assert queue in watched("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName"), (
         f"{queue} ({dead_letter_queues()[queue]}) has no ApproximateNumberOfMessagesVisible alarm"
     )
+
+
+def test_given_the_template_then_every_source_queue_has_a_backlog_age_alarm() -> None:
+    queues = source_queues(RESOURCES)
+    assert {"CdrQueue", "SessionStartQueue", "OrderQueue", "DriveOrderQueue"} <= set(queues)
+    assert not queues_without_age_alarm(RESOURCES), {
+        queue: queues[queue] for queue in queues_without_age_alarm(RESOURCES)
+    }
+
+
+def test_given_a_consumed_queue_without_an_age_alarm_then_the_rule_names_it() -> None:
+    # The rule above must catch a queue added later: a new queue, mapped to a function by an
+    # event source mapping (not a SAM event), with only a depth alarm.
+    resources = {
+        **RESOURCES,
+        "AuditQueue": {"Type": "AWS::SQS::Queue", "Properties": {}},
+        "AuditMapping": {
+            "Type": "AWS::Lambda::EventSourceMapping",
+            "Properties": {
+                "EventSourceArn": {"Fn::GetAtt": ["AuditQueue", "Arn"]},
+                "FunctionName": {"Ref": "CdrIngestFunction"},
+            },
+        },
+    }
+    without_cdr_alarm = {name: r for name, r in RESOURCES.items() if name != "CdrBacklogAlarm"}
+
+    assert queues_without_age_alarm(resources) == {"AuditQueue"}
+    assert queues_without_age_alarm(without_cdr_alarm) == {"CdrQueue"}
 
 
 @pytest.mark.parametrize("function", sorted(of_type(*FUNCTION_TYPES)))

@@ -21,6 +21,7 @@ from backbone.cdr.models import RecordKind
 from backbone.cdr.store import DynamoCdrStore
 from backbone.timeutil import utc_now
 from bbctl import Target, add_target_arguments
+from bbctl.progress import Progress, count_calls
 
 
 def register(groups: Any) -> None:
@@ -170,13 +171,24 @@ def _dlq(args: argparse.Namespace) -> int:
 def _redrive(args: argparse.Namespace) -> int:
     target = Target.from_args(args)
     sqs = target.client("sqs")
-    result = dlq.redrive(
-        sqs,
-        _queue_url(target, "CdrDeadLetterQueueUrl", "CdrDeadLetterQueue"),
-        _queue_url(target, "CdrQueueUrl", "CdrQueue"),
-        args.max_messages,
-        move_task=not target.local,  # the local stack's SQS has no StartMessageMoveTask
+    dead_letters = _queue_url(target, "CdrDeadLetterQueueUrl", "CdrDeadLetterQueue")
+    waiting = int(
+        sqs.get_queue_attributes(QueueUrl=dead_letters, AttributeNames=["ApproximateNumberOfMessages"])[
+            "Attributes"
+        ]["ApproximateNumberOfMessages"]
     )
+    total = waiting if args.max_messages is None else min(args.max_messages, waiting)
+    with Progress("dead letters sent back", total) as progress:
+        # Counted as each copy is deleted from the DLQ (after its send succeeded); a move task
+        # runs inside SQS and reports nothing here.
+        count_calls(sqs, "DeleteMessage", progress)
+        result = dlq.redrive(
+            sqs,
+            dead_letters,
+            _queue_url(target, "CdrQueueUrl", "CdrQueue"),
+            args.max_messages,
+            move_task=not target.local,  # the local stack's SQS has no StartMessageMoveTask
+        )
     if result.method == "move-task":
         print(
             f"SQS is moving the dead letters back (task {result.task_handle}); "

@@ -22,6 +22,7 @@ from backbone.keys.models import ChargingKey, KeyState
 from backbone.timeutil import utc_now
 from bbctl import Target, add_target_arguments
 from bbctl.ops_keys import reindex_whitelist
+from bbctl.progress import Progress, count_calls
 
 
 def register(groups: Any) -> None:
@@ -124,7 +125,14 @@ def _drive_mode(args: argparse.Namespace) -> bool:
 
 def _import(args: argparse.Namespace) -> int:
     text = args.file.read_text(encoding="utf-8-sig")
-    result = import_keys(text, _store(args), utc_now(), skip_bad=args.skip_bad, uid_order=args.uid_order)
+    store = _store(args)
+    rows = max(0, len([line for line in text.splitlines() if line.strip()]) - 1)  # less the header
+    client = store.table.meta.client
+    with Progress("keys checked against the table", rows) as checked:
+        count_calls(client, "BatchGetItem", checked, _requested_keys)
+        with Progress("keys written", rows) as written:
+            count_calls(client, "TransactWriteItems", written, lambda params: len(params["TransactItems"]))
+            result = import_keys(text, store, utc_now(), skip_bad=args.skip_bad, uid_order=args.uid_order)
     for error in result.errors:
         print(f"{args.file}:{error}", file=sys.stderr)
     if result.errors and not args.skip_bad:
@@ -137,6 +145,10 @@ def _import(args: argparse.Namespace) -> int:
     skipped = f", {len(result.errors)} bad row(s) skipped" if result.errors else ""
     print(f"imported {len(result.imported)} key(s) as IN_STOCK{skipped}")
     return 0
+
+
+def _requested_keys(params: Any) -> int:
+    return sum(len(request.get("Keys", [])) for request in params.get("RequestItems", {}).values())
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -30,6 +30,7 @@ from backbone.orders.models import DriveOrderRequest, DriveRequestState, KeyOrde
 from backbone.orders.store import DynamoDriveOrderStore, DynamoOrderStore, SqsQueue
 from backbone.timeutil import from_storage, to_storage, utc_now
 from bbctl import Target, add_target_arguments
+from bbctl.progress import Progress
 
 Run = Callable[[argparse.Namespace], int]
 
@@ -186,7 +187,10 @@ def _crawl(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    sys.stdout.write(fulfilment_csv(_orders(args).by_state(KeyOrderState.ASSIGNED), args.since))
+    with Progress("assigned orders read") as progress:
+        orders = progress.iterate(_orders(args).by_state(KeyOrderState.ASSIGNED))
+        csv_text = fulfilment_csv(orders, args.since)
+    sys.stdout.write(csv_text)
     return 0
 
 

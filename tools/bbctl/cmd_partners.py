@@ -5,19 +5,27 @@
     python -m bbctl partners list
     python -m bbctl partners revoke KEY_ID
     python -m bbctl partners sync-usage
+    python -m bbctl partners health [--forget PARTNER_ID]
 
 `create` prints the key once; only its SHA-256 is stored. Each key is also an API key of the
 stack's usage plan, so API Gateway throttles every partner key on its own: `create` enrols it,
-`revoke` withdraws it, `sync-usage` repairs drift. Logic: `backbone.receiver.access` and
-`backbone.receiver.usage_plan`.
+`revoke` withdraws it, `sync-usage` repairs drift. `health` shows, per partner with an active key,
+when each message family last got an accepted message through and whether it is silent (the rule
+of PartnerSilenceAlarm). Logic: `backbone.receiver.access`, `backbone.receiver.usage_plan` and
+`backbone.partner_health`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
+from backbone.partner_health.check import HealthDependencies, partner_health
+from backbone.partner_health.rule import Family, PartnerHealth
+from backbone.partner_health.store import DynamoPartnerActivity
+from backbone.partner_health.wiring import ActiveKeyOwners
 from backbone.receiver.access import PartnerAccess, issue_key, revoke_key
 from backbone.receiver.access_store import DynamoPartnerAccess
 from backbone.receiver.dispatch import ACCEPTED_MESSAGES
@@ -79,6 +87,25 @@ def register(groups: Any) -> None:
     )
     add_target_arguments(sync)
     sync.set_defaults(func=_sync_usage)
+
+    health = commands.add_parser(
+        "health", help="per partner: last accepted session-post, rfid-verify and POI message; silent?"
+    )
+    health.add_argument(
+        "--silence-hours",
+        type=float,
+        help="silent after this many hours without an accepted message of a used family "
+        "(default: the stack's PartnerSilenceHours)",
+    )
+    health.add_argument(
+        "--forget",
+        metavar="PARTNER_ID",
+        help="drop a partner's last-seen times (a family it stopped using for good stops being "
+        "watched; the ones it uses return with its next message)",
+    )
+    health.add_argument("--json", action="store_true", help="print JSON (for scripts)")
+    add_target_arguments(health)
+    health.set_defaults(func=_health)
 
 
 def _message_list(text: str) -> list[str]:
@@ -186,3 +213,66 @@ def _sync_usage(args: argparse.Namespace) -> int:
     if report.withdrawn:
         print(f"  withdrawn: {', '.join(report.withdrawn)}")
     return 0
+
+
+DEFAULT_SILENCE_HOURS = "24"  # template.yaml, parameter PartnerSilenceHours
+
+
+def _health(args: argparse.Namespace) -> int:
+    target = Target.from_args(args)
+    activity = DynamoPartnerActivity(
+        target.client("dynamodb"), target.output("PartnerActivityTableName", "PartnerActivityTable")
+    )
+    if args.forget:
+        activity.forget(args.forget)
+        print(f"Last-seen times of {args.forget} dropped; its next accepted message records them again.")
+        return 0
+    hours = args.silence_hours or float(target.parameter("PartnerSilenceHours", DEFAULT_SILENCE_HOURS))
+    now = utc_now()
+    report = partner_health(
+        HealthDependencies(activity, ActiveKeyOwners(_store(args)), timedelta(hours=hours)), now
+    )
+    if args.json:
+        print(
+            json.dumps(
+                {"silenceHours": hours, "partners": [_health_summary(h) for h in report.partners]}, indent=2
+            )
+        )
+        return 0
+    if not report.partners:
+        print("no partner has an active key")
+        return 0
+    print(f"{'PARTNER':<24} {'SESSION-POST':<16} {'RFID-VERIFY':<16} {'POI':<16} SILENT (> {hours:g} h)")
+    for health in report.partners:
+        ages = [_age(health, family, now) for family in Family]
+        silent = ", ".join(f.family.value for f in health.families if f.silent)
+        verdict = f"yes: {silent}" if silent else ("never seen" if not health.ever_seen else "no")
+        print(f"{health.partner_id:<24} {ages[0]:<16} {ages[1]:<16} {ages[2]:<16} {verdict}")
+    return 0
+
+
+def _age(health: PartnerHealth, family: Family, now: datetime) -> str:
+    found = health.of(family)
+    if found is None:
+        return "-"
+    seconds = int(found.silence.total_seconds())
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h ago"
+    return f"{seconds / 86400:.1f} d ago"
+
+
+def _health_summary(health: PartnerHealth) -> dict[str, Any]:
+    return {
+        "partnerId": health.partner_id,
+        "silent": health.silent,
+        "families": {
+            f.family.value: {
+                "lastSeen": to_storage(f.last_seen),
+                "silenceSeconds": int(f.silence.total_seconds()),
+                "silent": f.silent,
+            }
+            for f in health.families
+        },
+    }

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -24,6 +25,7 @@ log = logging.getLogger("devstack.api")
 
 Invoke = Callable[[str, Any, str], Invocation]
 ADMIN_PREFIX = "/_local/"
+OPENAPI_PATH = re.compile(r"/openapi(-[a-z]+)?\.yaml")  # documents served from beside the template
 
 
 class Admin(Protocol):
@@ -128,11 +130,19 @@ class ApiGateway:
         request = Request(environ)
         if request.path.startswith(ADMIN_PREFIX):
             response = self._admin_request(request)
-        elif request.path == "/openapi.yaml" and self._openapi_file and self._openapi_file.exists():
-            response = Response(self._openapi_file.read_bytes(), mimetype="application/yaml")
+        elif (document := self._document(request.path)) is not None:
+            response = Response(document.read_bytes(), mimetype="application/yaml")
         else:
             response = self._product_request(request)
         return response(environ, start_response)
+
+    def _document(self, path: str) -> Path | None:
+        """`/openapi.yaml` (the OIOI endpoint's) and its siblings beside the template, e.g.
+        `/openapi-internal.yaml` (the internal API's)."""
+        if self._openapi_file is None or not OPENAPI_PATH.fullmatch(path):
+            return None
+        document = self._openapi_file.with_name(path.removeprefix("/"))
+        return document if document.is_file() else None
 
     # -- product routes -----------------------------------------------------------------------
 

@@ -259,6 +259,17 @@ class SqsPoller:
                 self._stop.wait(min(0.2, max(0.0, deadline - time.monotonic())))
         return batch
 
+    def fire_if_enabled(self, schedule: Schedule) -> bool:
+        """A due schedule fires only while enabled; True if it fired."""
+        if not self._enabled(schedule):
+            log.info("schedule %s is due but disabled (rule %s)", schedule.source.label, schedule.rule_name)
+            return False
+        try:
+            self._fire(schedule, None)
+        except Exception:
+            log.exception("schedule %s failed", schedule.source.label)
+        return True
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
@@ -359,6 +370,17 @@ class StreamPoller:
 
     def join(self, timeout: float) -> None:
         self._thread.join(timeout)
+
+    def fire_if_enabled(self, schedule: Schedule) -> bool:
+        """A due schedule fires only while enabled; True if it fired."""
+        if not self._enabled(schedule):
+            log.info("schedule %s is due but disabled (rule %s)", schedule.source.label, schedule.rule_name)
+            return False
+        try:
+            self._fire(schedule, None)
+        except Exception:
+            log.exception("schedule %s failed", schedule.source.label)
+        return True
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -555,6 +577,11 @@ class Schedule:
     next_at: dt.datetime | None = None
 
     @property
+    def rule_name(self) -> str:
+        """The EventBridge rule of this schedule (created in the emulator: its State is the switch)."""
+        return self.rule_arn.rsplit("/", 1)[-1]
+
+    @property
     def expression(self) -> str:
         props = self.source.properties
         return str(props.get("Schedule") or props.get("ScheduleExpression") or "")
@@ -574,8 +601,16 @@ class Schedule:
         return scheduled_event(self.rule_arn, account, region)
 
 
+def enabled_in_template(schedule: Schedule) -> bool:
+    return is_enabled(schedule.source.properties)
+
+
 class Scheduler:
-    """Fires schedules when due (if enabled) and on demand (admin API / `devstack fire`)."""
+    """Fires schedules when due (if enabled) and on demand (admin API / `devstack fire`).
+
+    `enabled` is asked each time a schedule is due, as EventBridge honours a rule's State: the
+    local stack passes the State of the schedule's rule in the emulator, so `aws events
+    disable-rule` stops a local schedule as it stops a deployed one."""
 
     def __init__(
         self,
@@ -583,17 +618,19 @@ class Scheduler:
         fire: Callable[[Schedule, Any], Any],
         stop: threading.Event,
         automatic: bool = True,
+        enabled: Callable[[Schedule], bool] = enabled_in_template,
     ) -> None:
         self.schedules = {s.source.label: s for s in schedules}
         self._fire = fire
         self._stop = stop
         self._automatic = automatic
+        self._enabled = enabled
         self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
 
     def start(self) -> None:
         now = dt.datetime.now(UTC)
         for schedule in self.schedules.values():
-            if not (self._automatic and is_enabled(schedule.source.properties)):
+            if not self._automatic:
                 continue
             try:
                 schedule.next_at = next_fire(schedule.expression, now, schedule.timezone)
@@ -611,6 +648,17 @@ class Scheduler:
     def fire_now(self, label: str, override: Any = None) -> Any:
         return self._fire(self.schedules[label], override)
 
+    def fire_if_enabled(self, schedule: Schedule) -> bool:
+        """A due schedule fires only while enabled; True if it fired."""
+        if not self._enabled(schedule):
+            log.info("schedule %s is due but disabled (rule %s)", schedule.source.label, schedule.rule_name)
+            return False
+        try:
+            self._fire(schedule, None)
+        except Exception:
+            log.exception("schedule %s failed", schedule.source.label)
+        return True
+
     def _run(self) -> None:
         while not self._stop.is_set():
             due = [s for s in self.schedules.values() if s.next_at is not None]
@@ -623,8 +671,5 @@ class Scheduler:
             if delay > 0:
                 self._stop.wait(min(delay, 1.0))
                 continue
-            try:
-                self._fire(upcoming, None)
-            except Exception:
-                log.exception("schedule %s failed", upcoming.source.label)
+            self.fire_if_enabled(upcoming)
             upcoming.next_at = next_fire(upcoming.expression, dt.datetime.now(UTC), upcoming.timezone)

@@ -31,6 +31,7 @@ from devstack.sources import (
     Scheduler,
     SqsPoller,
     StreamPoller,
+    enabled_in_template,
     event_sources,
     is_enabled,
 )
@@ -295,8 +296,39 @@ class LocalStack:
             poller.start()
             self.pollers.append(poller)
             log.info("polling %s for %s", source.type, source.label)
-        self.scheduler = Scheduler(schedules, self._fire, self.stop_event, automatic=self.options.schedules)
+        for schedule in schedules:
+            self._create_rule(schedule)
+        self.scheduler = Scheduler(
+            schedules,
+            self._fire,
+            self.stop_event,
+            automatic=self.options.schedules,
+            enabled=self._rule_enabled,
+        )
         self.scheduler.start()
+
+    def _create_rule(self, schedule: Schedule) -> None:
+        """The schedule's EventBridge rule in the emulator, in the template's State: the
+        scheduler honours it, and operators (and `bbctl doctor`) see and switch it as in AWS."""
+        state = "ENABLED" if enabled_in_template(schedule) else "DISABLED"
+        try:
+            self.aws.client("events").put_rule(
+                Name=schedule.rule_name,
+                ScheduleExpression=schedule.expression,
+                State=state,
+                Description=f"{schedule.source.label} (local stack: fired while ENABLED)",
+            )
+        except Exception as exc:  # e.g. an expression moto refuses: the template's State decides
+            log.warning(
+                "%s: no rule in the emulator (%s); the template's State decides", schedule.source.label, exc
+            )
+
+    def _rule_enabled(self, schedule: Schedule) -> bool:
+        try:
+            rule = self.aws.client("events").describe_rule(Name=schedule.rule_name)
+        except Exception:
+            return enabled_in_template(schedule)
+        return str(rule.get("State")) == "ENABLED"
 
     def _poller(self, source: EventSource) -> SqsPoller | StreamPoller:
         if source.type == "SQS":

@@ -100,6 +100,11 @@ def add_orders() -> Response:
     return answer(201, {"orders": [core().add_order(**seed) for seed in objects_body()]})
 
 
+@admin.post("/locations")
+def add_locations() -> Response:
+    return answer(201, {"locations": [core().add_location(**seed) for seed in objects_body()]})
+
+
 @admin.post("/sessions/script")
 def script_connector() -> Response:
     body = object_body()

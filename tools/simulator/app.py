@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 from simulator.admin import admin
 from simulator.core import SimulatorCore
 from simulator.faults import Fault
+from simulator.locations import GeosearchIn
 from simulator.models import (
     DriveOrderIn,
     DriveSessionStartIn,
@@ -127,6 +128,21 @@ def drive_history(user_id: str) -> Response:
     body = body_as(SessionHistoryIn)
     sessions = core().state.session_history(user_id, list(body.sessionStatus or []), body.limit)
     return jsonify({"sessions": sessions})
+
+
+# --- Geosearch (Drive and EMP: seed 001 lists it for EMP users too) ------------------------
+
+
+@drive.post("/geosearch/radius")
+@emp.post("/geosearch/radius")
+def geosearch_radius() -> Response:
+    return jsonify(core().locations.search(request.args.to_dict(), body_as(GeosearchIn)))
+
+
+@drive.get("/locations/<location_id>")
+@emp.get("/locations/<location_id>")
+def location_by_id(location_id: str) -> Response:
+    return jsonify(core().locations.get(location_id))
 
 
 # --- EMP API -------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 
 from simulator.clock import Clock
 from simulator.faults import FaultBook
+from simulator.locations import LocationBook, LocationSeedIn
 from simulator.models import (
     ClockAdvanceIn,
     ConfigIn,
@@ -44,6 +45,7 @@ class SimulatorCore(VariantControls):
         self.faults = FaultBook()
         self.request_log = RequestLog()
         self.oioi = OioiHandler(self.state)
+        self.locations = LocationBook()
 
     # --- time ----------------------------------------------------------------------------------
 
@@ -75,6 +77,7 @@ class SimulatorCore(VariantControls):
         self.faults.clear()
         self.request_log.clear()
         self.oioi.answers.reset()
+        self.locations.reset()
 
     def configure(self, **fields: Any) -> dict[str, Any]:
         """E.g. `configure(order_throttle_seconds=1, session={"start_delay": 0})`."""
@@ -99,6 +102,10 @@ class SimulatorCore(VariantControls):
     def add_drive_order(self, user_id: str, **fields: Any) -> dict[str, Any]:
         """A Drive order in any state, e.g. `state="ORDER_FREE_OF_CHARGE", hasReceipt=True`."""
         return self.state.add_drive_order(user_id, DriveOrderSeedIn(**fields))
+
+    def add_location(self, **fields: Any) -> dict[str, Any]:
+        """A charging location for geosearch (`LocationSeedIn`); replaces one with the same id."""
+        return self.locations.add(LocationSeedIn(**fields))
 
     def script_connector(self, connector_id: str | None = None, **script: Any) -> dict[str, Any]:
         """Script sessions started on `connector_id` (None: the global default script)."""
@@ -134,4 +141,4 @@ class SimulatorCore(VariantControls):
         return self.state.assign_count(order_id)
 
     def snapshot(self) -> dict[str, Any]:
-        return self.state.snapshot() | {"faults": self.faults.armed()}
+        return self.state.snapshot() | {"faults": self.faults.armed(), "locations": self.locations.all()}

@@ -70,6 +70,23 @@ def test_given_dead_letters_when_redriven_then_they_are_back_on_the_cdr_queue_wi
     assert queue_messages(resources["CdrDeadLetterQueue"]) == []
 
 
+def test_given_dead_letters_when_redriven_then_progress_counts_on_stderr_and_stdout_stays_the_result(
+    dead_letters: list[str],
+    resources: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(Target, "output", lambda self, key, logical_id: resources[logical_id])
+    capsys.readouterr()
+
+    assert bbctl(["cdr", "redrive", "--region", "eu-west-1"]) == 0
+
+    printed = capsys.readouterr()
+    assert printed.err.splitlines()[-1] == "dead letters sent back: 3/3 done"
+    assert "dead letters" not in printed.out
+    assert printed.out.splitlines()[-1] == "3 message(s) sent back to the CDR queue"
+
+
 def test_given_a_limit_when_redriving_then_only_that_many_move(
     cli: Callable[..., str], dead_letters: list[str], queue_messages: Drain, resources: dict[str, str]
 ) -> None:

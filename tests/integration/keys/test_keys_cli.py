@@ -41,6 +41,22 @@ def test_given_a_deployed_stack_when_operating_keys_then_the_table_comes_from_it
     assert listed["uid"] == "3633E0E0"
 
 
+def test_given_a_csv_when_imported_then_progress_counts_on_stderr_and_stdout_keeps_the_summary(
+    deployed, tmp_path, capsys
+):
+    keys_file = tmp_path / "keys.csv"
+    rows = "".join(f"04A1B2C3D4{n:04X},DE*PRG*{n:05d}\n" for n in range(150))
+    keys_file.write_text(f"uid,visual_number\n{rows}")
+
+    assert main(["keys", "import", str(keys_file), *deployed]) == 0
+
+    printed = capsys.readouterr()
+    assert printed.out == "imported 150 key(s) as IN_STOCK\n"
+    progress = printed.err.splitlines()
+    assert "keys checked against the table: 150/150 done" in progress
+    assert "keys written: 150/150 done" in progress  # two transactions (100 + 50)
+
+
 def test_given_a_refused_change_when_run_then_one_error_line_and_exit_1(deployed, tmp_path, capsys):
     keys_file = tmp_path / "keys.csv"
     keys_file.write_text("uid,visual_number\n3633E0E0,V-1\n")

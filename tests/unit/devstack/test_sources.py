@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from typing import Any
 
 import pytest
 
@@ -11,6 +13,7 @@ from devstack.sources import (
     Cron,
     EventSource,
     Schedule,
+    Scheduler,
     UnsupportedCron,
     failed_item_ids,
     next_fire,
@@ -218,3 +221,25 @@ def test_given_fixed_time_when_building_scheduled_event_then_time_is_iso_utc() -
     event = scheduled_event("arn", "1", "eu-west-1", dt.datetime(2026, 5, 6, 7, 8, 9, tzinfo=UTC))
 
     assert event["time"] == "2026-05-06T07:08:09Z"
+
+
+def test_given_a_due_schedule_when_its_rule_is_disabled_then_it_does_not_fire_until_enabled() -> None:
+    # The local stack passes the State of the schedule's rule in the emulator as `enabled`.
+    schedule = Schedule(
+        EventSource("Fn", "Daily", "Schedule", {"Schedule": "rate(1 day)"}),
+        "arn:aws:events:eu-west-1:123456789012:rule/stk-FnDaily",
+    )
+    fired: list[str] = []
+    states = {"stk-FnDaily": False}
+
+    def fire(due: Schedule, override: Any) -> None:
+        fired.append(due.source.label)
+
+    scheduler = Scheduler([schedule], fire, threading.Event(), enabled=lambda due: states[due.rule_name])
+
+    assert scheduler.fire_if_enabled(schedule) is False
+    states["stk-FnDaily"] = True
+    assert scheduler.fire_if_enabled(schedule) is True
+    assert fired == ["Fn/Daily"]
+    assert scheduler.fire_now("Fn/Daily") is None  # on demand fires whatever the State
+    assert fired == ["Fn/Daily", "Fn/Daily"]

@@ -6,7 +6,8 @@ the Drive base + `/emp/v1` (`emp_base_under`).
 
 Retries follow the shared policy. POSTs with a side effect (remote start, key create, reservation,
 activation, order, assign, user create) are never blindly resent; stopping a session (harmless
-twice, says the spec) and the POSTs that only read (session history, receipt URL) are.
+twice, says the spec) and the POSTs that only read (session history, receipt URL, geosearch)
+are.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ from backbone.partners.schemas import (
     DriveKeyOrder,
     EmpChargingKey,
     EmpOrder,
+    GeosearchFilters,
+    GeosearchResult,
+    Location,
     OrderAddress,
     OrderPlaced,
     Receipt,
@@ -298,6 +302,38 @@ class PlugsurfingClient:
         path = f"/v1/users/{_segment(user_id)}/sessions/history"
         data = _object(self.http.request("POST", path, json=body, idempotent=True).data)
         return _SESSIONS.validate_python(data.get("sessions", []))
+
+    # --- Geosearch (Drive `/v1/...`; the same paths under the EMP base, seed 001) --------------
+
+    def geosearch_radius(
+        self,
+        latitude: float,
+        longitude: float,
+        distance_m: int,
+        filters: GeosearchFilters | None = None,
+        *,
+        aggregate: bool = False,
+        emp: bool = False,
+    ) -> GeosearchResult:
+        """Locations within `distance_m` metres of a point (a POST that only reads: retried).
+        `emp=True` asks the EMP API (`{emp base}/geosearch/radius`) instead of Drive's."""
+        http, path = (self.emp_http, "/geosearch/radius") if emp else (self.http, "/v1/geosearch/radius")
+        params: dict[str, str | int | None] = {
+            "latitude": repr(latitude),
+            "longitude": repr(longitude),
+            "distance": distance_m,
+            "aggregate": "true" if aggregate else "false",
+        }
+        body = {"filters": filters.model_dump(exclude_none=True)} if filters else {}
+        data = _object(http.request("POST", path, params=params, json=body, idempotent=True).data)
+        return GeosearchResult.model_validate(data)
+
+    def get_location(self, location_id: str, *, emp: bool = False) -> Location:
+        """One location by id ("Get location by id", seed 001; the path `/locations/{id}` is
+        our assumption, the seeds name the operation only). 404 (`NotFound`) when unknown."""
+        http, prefix = (self.emp_http, "") if emp else (self.http, "/v1")
+        data = http.request("GET", f"{prefix}/locations/{_segment(location_id)}").data
+        return Location.model_validate(data)
 
     # --- lifecycle --------------------------------------------------------------------------------
 

@@ -224,3 +224,66 @@ class OrderPlaced(PartnerModel):
 
 class Receipt(PartnerModel):
     url: str
+
+
+# --- Geosearch (seed 000 "Geosearch radius"; seed 001 lists it for EMP users too) ---------------
+# Inside a location the partner writes snake_case (`evse_id`, `power_type`, `postal_code`), so
+# these models take the names as sent; coordinates come as strings ("52.331142").
+
+
+class GeoModel(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class Coordinates(GeoModel):
+    latitude: float  # a numeric string on the wire; pydantic reads "52.33" as 52.33
+    longitude: float
+
+
+class GeoConnector(GeoModel):
+    id: str
+    standard: str | None = None
+    power: float | None = None
+    power_type: str | None = None
+
+
+class GeoEvse(GeoModel):
+    uid: str | None = None
+    evse_id: str | None = None
+    status: str | None = None
+    connectors: list[GeoConnector] = []
+
+
+class GeoOperator(GeoModel):
+    id: str | None = None
+    name: str | None = None
+
+
+class Location(GeoModel):
+    id: str
+    name: str | None = None
+    coordinates: Coordinates | None = None
+    evses: list[GeoEvse] = []
+    operator: GeoOperator | None = None
+    country: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    address: str | None = None
+
+
+class GeoAggregate(GeoModel):
+    coordinates: Coordinates
+    count: int
+
+
+class GeosearchResult(GeoModel):
+    locations: list[Location] = []
+    aggregates: list[GeoAggregate] = []
+
+
+class GeosearchFilters(PartnerModel):
+    """Optional filters of a radius search (camelCase on the wire)."""
+
+    connector_standards: list[str] | None = None
+    location_statuses: list[str] | None = None
+    power_type: str | None = None

@@ -82,16 +82,25 @@ class _Received:
     message: str = NO_MESSAGE
 
 
+AcceptedHook = Callable[[str, str, datetime], None]
+"""Told (partner id, message, receipt time) of every message answered 200; must never raise."""
+
+
+def _ignore(partner_id: str, message: str, at: datetime) -> None:
+    """The default `AcceptedHook`."""
+
+
 def receive(
     body: bytes,
     authorizer_context: Mapping[str, Any] | None,
     backends: Backends,
     now: datetime,
+    on_accepted: AcceptedHook = _ignore,
 ) -> Answer:
     """Handle one request body from the caller the authorizer identified; count the outcome."""
     received = _Received()
     try:
-        answer = _receive(body, authorizer_context, backends, now, received)
+        answer = _receive(body, authorizer_context, backends, now, received, on_accepted=on_accepted)
     except Exception as error:
         count_message(received.message, error_answer(error))
         raise
@@ -112,6 +121,8 @@ def _receive(
     backends: Backends,
     now: datetime,
     received: _Received,
+    *,
+    on_accepted: AcceptedHook,
 ) -> Answer:
     caller = Caller.from_context(authorizer_context)
     bind_correlation(partner_id=caller.partner_id, key_id=caller.key_id)
@@ -137,7 +148,10 @@ def _receive(
     bind_correlation(message=name)
     if not isinstance(payload, dict):
         raise MalformedMessage(f"{name} must be a JSON object")
-    return route.run(payload, Request(name, payload_text, caller, now), backends)
+    answer = route.run(payload, Request(name, payload_text, caller, now), backends)
+    if answer.status == 200:
+        on_accepted(caller.partner_id, name, now)  # partner health (backbone.partner_health)
+    return answer
 
 
 def event_body(body: str | None, is_base64_encoded: bool) -> bytes:

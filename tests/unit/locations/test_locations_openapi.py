@@ -1,0 +1,60 @@
+"""openapi-internal.yaml describes the locations routes as built: the template's routes, and the
+handler's real answers satisfy the documented schemas."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import handler_locations_api
+import pytest
+import yaml
+from cfnlint.decode.cfn_yaml import load
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
+
+REPO = Path(__file__).resolve().parents[3]
+SPEC: dict[str, Any] = yaml.safe_load((REPO / "openapi-internal.yaml").read_text())
+TEMPLATE: Any = load(str(REPO / "template.yaml"))
+
+
+def schema_of(name: str) -> Draft202012Validator:
+    return Draft202012Validator({"$ref": f"#/components/schemas/{name}", "components": SPEC["components"]})
+
+
+def test_the_document_is_valid_openapi() -> None:
+    validate(SPEC)
+
+
+def test_the_documented_routes_are_the_functions_routes_on_the_internal_api() -> None:
+    events = TEMPLATE["Resources"]["LocationsApiFunction"]["Properties"]["Events"].values()
+    routes = {(e["Properties"]["Path"], e["Properties"]["Method"]) for e in events}
+    assert all(e["Properties"]["RestApiId"] == {"Ref": "InternalApi"} for e in events)
+    documented = {(path, method) for path, item in SPEC["paths"].items() for method in item}
+    assert documented == routes
+
+
+@pytest.mark.parametrize(
+    ("event", "schema"),
+    [
+        ("locations/api-post-search-locations.json", "SearchResult"),
+        ("locations/api-get-connectors.json", "ConnectorMatch"),
+    ],
+)
+def test_given_a_sample_event_then_the_answer_satisfies_the_documented_schema(
+    api: None, load_event: Callable[[str], Any], lambda_context: Any, event: str, schema: str
+) -> None:
+    response = handler_locations_api.handler(load_event(event), lambda_context)
+    assert response["statusCode"] == 200
+    schema_of(schema).validate(json.loads(response["body"]))
+
+
+def test_given_bad_input_then_the_answer_satisfies_the_documented_400(
+    api: None, load_event: Callable[[str], Any], lambda_context: Any
+) -> None:
+    event = {**load_event("locations/api-get-connectors.json"), "queryStringParameters": {"evseId": "x"}}
+    response = handler_locations_api.handler(event, lambda_context)
+    assert response["statusCode"] == 400
+    schema_of("InvalidRequest").validate(json.loads(response["body"]))
