@@ -48,7 +48,7 @@ from fakes.sessions import (  # noqa: E402
     RecordingExecutions,
 )
 
-from backbone.keys.logic import new_key  # noqa: E402
+from backbone.keys.lifecycle import new_key  # noqa: E402
 from backbone.keys.models import ChargingKey  # noqa: E402
 from backbone.observability import metrics  # noqa: E402
 from backbone.sessions.commands import EmpStarts, request_stop, submit_start  # noqa: E402

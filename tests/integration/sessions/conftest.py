@@ -13,8 +13,8 @@ from aws_lambda_powertools.utilities import parameters
 from moto.core.config import default_user_config
 from sessionharness import T0, Harness, create_poller, patch_moto, tap_event_bus
 
-from backbone.keys.logic import new_key
-from backbone.keys.store import KeyStore
+from backbone.keys.aws import KeyStore
+from backbone.keys.lifecycle import new_key
 from backbone.observability import metrics
 from backbone.oioi.identifiers import uid_to_key_identifier
 from backbone.sessions.wiring import session_api_dependencies, session_tasks_dependencies

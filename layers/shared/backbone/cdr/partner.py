@@ -1,7 +1,7 @@
 """Plugsurfing sessions for reconciliation: the Drive session history and a session by id.
 
 Read through the client's HTTP layer, not its typed methods, for the same reason as the session
-poller (`backbone.sessions.gateways`): a re-enqueued CDR must carry the partner's values, not our
+poller (`backbone.sessions.partner`): a re-enqueued CDR must carry the partner's values, not our
 re-serialisation, and be written the way the poller writes it, so both copies hash the same.
 """
 

@@ -8,7 +8,7 @@ from functools import cache
 
 from backbone.aws import clients
 from backbone.aws.cdr_queue import SqsCdrQueue
-from backbone.keys.store import KeyStore
+from backbone.keys.aws import KeyStore
 from backbone.partners.factory import API_RETRY, NO_RETRY, plugsurfing_client
 from backbone.sessions.aws import DynamoSessionStore, EventBridgePublisher, StepFunctionsExecutions
 from backbone.sessions.commands import DriveStarts, EmpStarts
