@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO / "layers" / "shared"), str(REPO / "tools")]
+sys.path[:0] = [str(REPO / "layers" / "shared"), str(REPO / "tools"), str(REPO / "tests")]
 os.environ.update(
     POWERTOOLS_METRICS_NAMESPACE="Bench",
     POWERTOOLS_METRICS_DISABLED="true",
@@ -41,20 +41,21 @@ os.environ.update(
     POWERTOOLS_TRACE_DISABLED="true",
 )
 
-from backbone.keys.logic import new_key  # noqa: E402
-from backbone.keys.models import ChargingKey  # noqa: E402
-from backbone.observability import metrics  # noqa: E402
-from backbone.sessions.commands import CommandDependencies, request_stop, submit_start  # noqa: E402
-from backbone.sessions.errors import PartnerSessionGone, SessionFinished  # noqa: E402
-from backbone.sessions.memory import (  # noqa: E402
+from fakes.sessions import (  # noqa: E402
     InMemorySessionStore,
     RecordingCdrs,
     RecordingEvents,
     RecordingExecutions,
 )
+
+from backbone.keys.lifecycle import new_key  # noqa: E402
+from backbone.keys.models import ChargingKey  # noqa: E402
+from backbone.observability import metrics  # noqa: E402
+from backbone.sessions.commands import EmpStarts, request_stop, submit_start  # noqa: E402
+from backbone.sessions.errors import SessionFinished, SessionNotFound  # noqa: E402
 from backbone.sessions.models import SessionRecord, StartRequest, Status  # noqa: E402
-from backbone.sessions.poller import TaskDependencies, TaskInput, run_task  # noqa: E402
-from backbone.sessions.ports import ObservedSession  # noqa: E402
+from backbone.sessions.poller import TaskInput, run_task  # noqa: E402
+from backbone.sessions.ports import ApiDependencies, ObservedSession, TaskDependencies  # noqa: E402
 from backbone.sessions.schedule import PollPolicy  # noqa: E402
 from simulator import ManualClock, SimulatorCore  # noqa: E402
 from simulator.state import ApiError  # noqa: E402
@@ -95,11 +96,17 @@ class SimulatedPartner:
         try:
             data = self.core.state.get_session(str(record.session_id), mode="emp")
         except ApiError as error:
-            raise PartnerSessionGone(error.message) from error
+            raise SessionNotFound(error.message) from error
         return ObservedSession(data=data, raw=json.dumps(data))
 
     def stop(self, record: SessionRecord) -> None:
         self.core.state.stop_session(str(record.session_id), mode="emp")
+
+    def can_find_started(self, record: SessionRecord) -> bool:
+        return False
+
+    def find_started(self, record: SessionRecord) -> list[ObservedSession]:
+        raise ValueError("the EMP API cannot list sessions")
 
 
 @dataclass
@@ -157,13 +164,14 @@ class World:
         self.store = InMemorySessionStore()
         self.executions = RecordingExecutions()
         self.tasks = TaskDependencies(
-            self.store, self.partner, RecordingEvents(), RecordingCdrs(), PollPolicy()
+            self.store, self.partner, RecordingEvents(), RecordingCdrs(), PollPolicy(), clock=self.clock.now
         )
         # The key every start names: ours, and created at the simulator (which refuses unknown keys).
         key = new_key(KEY_UID, "VN-BENCH-1", T0)
         self.core.add_emp_key(keyIdentifier=key.key_identifier, visualNumber=key.visual_number)
-        self.commands = CommandDependencies(
-            self.store, self.partner, self.executions, "emp", keys=StaticKeys({key.uid: key})
+        starts = EmpStarts(StaticKeys({key.uid: key}))
+        self.commands = ApiDependencies(
+            self.store, self.partner, self.executions, starts, clock=self.clock.now
         )
 
     def record(self) -> SessionRecord:
@@ -224,7 +232,7 @@ def run_state(state: dict[str, Any], data: dict[str, Any], world: World) -> tupl
     """One Task: the real logic; an error follows the Catch, or (fixed loop) becomes `done`."""
     task = TaskInput.model_validate({**state["Parameters"], "requestId": REQUEST_ID})
     try:
-        return state["Next"], run_task(task, world.tasks, world.clock.now())
+        return state["Next"], run_task(task, world.tasks)
     except Exception as error:
         for catch in state.get("Catch", []):
             if type(error).__name__ in catch["ErrorEquals"] or "States.ALL" in catch["ErrorEquals"]:
@@ -241,12 +249,12 @@ def run(variant: Variant, scenario: Scenario) -> Result:
     request = StartRequest.model_validate(
         {"requestId": REQUEST_ID, "connectorId": "conn-1", "keyIdentifier": KEY_UID}
     )
-    submit_start(request, world.commands, world.clock.now())
+    submit_start(request, world.commands)
     stop_at = T0 + timedelta(seconds=scenario.stop_at)
 
     def stop_request() -> bool:
         if variant.hand_over:
-            request_stop(REQUEST_ID, world.commands, world.clock.now())
+            request_stop(REQUEST_ID, world.commands)
             return True
         record = world.record()
         world.partner.stop(record)

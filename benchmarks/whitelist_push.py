@@ -68,7 +68,7 @@ from moto.dynamodb.comparisons import OpDefault  # noqa: E402
 from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, Table  # noqa: E402
 from moto.dynamodb.responses import DynamoResult  # noqa: E402
 
-from backbone.keys.store import KeyStore  # noqa: E402
+from backbone.keys.aws import KeyStore  # noqa: E402
 from backbone.partners.oioi_client import OioiClient  # noqa: E402
 from backbone.timeutil import FAR_FUTURE, to_storage  # noqa: E402
 from backbone.whitelist.build import build_whitelist  # noqa: E402

@@ -10,8 +10,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from backbone.keys.service import reconcile_keys
+from backbone.keys.reconcile import reconcile
 from backbone.keys.settings import KeyReconcileSettings
+from backbone.keys.wiring import key_reconcile_dependencies
 from backbone.observability import logger, metrics, tracer
 from backbone.settings import load_settings
 
@@ -21,11 +22,8 @@ from backbone.settings import load_settings
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     repair = event.get("repair") if isinstance(event, dict) else None
-    report = reconcile_keys(
-        load_settings(KeyReconcileSettings), repair=repair if isinstance(repair, bool) else None
+    settings = load_settings(KeyReconcileSettings)
+    report = reconcile(
+        key_reconcile_dependencies(settings), repair=repair if isinstance(repair, bool) else None
     )
-    return {
-        "summary": report.summary(),
-        "repaired": report.repaired,
-        "repairFailures": report.repair_failures,
-    }
+    return report.answer()

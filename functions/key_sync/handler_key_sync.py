@@ -12,9 +12,10 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from backbone.keys.service import sync_changed_key
 from backbone.keys.settings import KeySyncSettings
-from backbone.observability import logger, metrics, tracer
+from backbone.keys.sync import sync_stream_record
+from backbone.keys.wiring import key_sync_dependencies
+from backbone.observability import bind_correlation, logger, metrics, tracer
 from backbone.settings import load_settings
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
@@ -25,7 +26,9 @@ def record_handler(record: DynamoDBRecord) -> None:
     stream = record.dynamodb
     old_image = (stream.old_image if stream else None) or None
     new_image = (stream.new_image if stream else None) or None
-    sync_changed_key(old_image, new_image, load_settings(KeySyncSettings))
+    bind_correlation(key_uid=(new_image or old_image or {}).get("uid"))
+    settings = load_settings(KeySyncSettings)
+    sync_stream_record(old_image, new_image, key_sync_dependencies(settings))
 
 
 @logger.inject_lambda_context(clear_state=True)

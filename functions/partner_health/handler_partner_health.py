@@ -12,11 +12,10 @@ from backbone.partner_health.check import check_partners
 from backbone.partner_health.settings import PartnerHealthSettings
 from backbone.partner_health.wiring import health_dependencies
 from backbone.settings import load_settings
-from backbone.timeutil import utc_now
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return check_partners(health_dependencies(load_settings(PartnerHealthSettings)), utc_now()).as_dict()
+    return check_partners(health_dependencies(load_settings(PartnerHealthSettings))).as_dict()

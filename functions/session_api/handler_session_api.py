@@ -9,8 +9,6 @@ SQS  SessionStartQueue               the same start, one message per request
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -22,20 +20,20 @@ from pydantic import ValidationError
 
 from backbone.errors import DomainError
 from backbone.observability import bind_correlation, logger, metrics, record_scope, tracer
-from backbone.sessions.commands import CommandDependencies, find_session, request_stop, submit_start
+from backbone.sessions.commands import find_session, request_stop, submit_start
 from backbone.sessions.models import StartRequest
+from backbone.sessions.ports import ApiDependencies
 from backbone.sessions.settings import SessionApiSettings
-from backbone.sessions.wiring import command_dependencies
+from backbone.sessions.wiring import session_api_dependencies
 from backbone.settings import load_settings
-from backbone.timeutil import utc_now
 
-clock: Callable[[], datetime] = utc_now
 app = APIGatewayRestResolver()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def dependencies() -> CommandDependencies:
-    return command_dependencies(load_settings(SessionApiSettings))
+def dependencies() -> ApiDependencies:
+    settings = load_settings(SessionApiSettings)
+    return session_api_dependencies(settings)
 
 
 @app.post("/internal/sessions")
@@ -46,7 +44,7 @@ def start_session() -> Response[str]:
         update={"requested_by": caller}
     )
     bind_correlation(session_request_id=request.request_id, caller=caller)
-    record, created = submit_start(request, dependencies(), clock())
+    record, created = submit_start(request, dependencies())
     return _json(202 if created else 200, {**record.view(), "created": created})
 
 
@@ -59,7 +57,7 @@ def get_session(identifier: str) -> Response[str]:
 @app.post("/internal/sessions/<identifier>/stop")
 def stop_session(identifier: str) -> Response[str]:
     bind_correlation(session_request_id=identifier)
-    return _json(202, request_stop(identifier, dependencies(), clock()).view())
+    return _json(202, request_stop(identifier, dependencies()).view())
 
 
 @app.exception_handler(ValidationError)
@@ -78,7 +76,7 @@ def start_from_queue(record: SQSRecord) -> None:
     with record_scope():
         request = StartRequest.model_validate_json(record.body).model_copy(update={"requested_by": "queue"})
         bind_correlation(session_request_id=request.request_id)
-        submit_start(request, dependencies(), clock())
+        submit_start(request, dependencies())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -6,8 +6,6 @@ are raised on purpose: their class names are what the ASL retries and catches.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -15,11 +13,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from backbone.observability import bind_correlation, logger, metrics, tracer
 from backbone.sessions.poller import TaskInput, run_task
 from backbone.sessions.settings import SessionTasksSettings
-from backbone.sessions.wiring import task_dependencies
+from backbone.sessions.wiring import session_tasks_dependencies
 from backbone.settings import load_settings
-from backbone.timeutil import utc_now
-
-clock: Callable[[], datetime] = utc_now  # integration tests follow the simulator's clock
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -28,4 +23,5 @@ clock: Callable[[], datetime] = utc_now  # integration tests follow the simulato
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = TaskInput.model_validate(event)
     bind_correlation(session_request_id=task.request_id, execution_arn=task.execution_arn, action=task.action)
-    return run_task(task, task_dependencies(load_settings(SessionTasksSettings)), clock())
+    settings = load_settings(SessionTasksSettings)
+    return run_task(task, session_tasks_dependencies(settings))

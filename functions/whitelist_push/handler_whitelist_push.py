@@ -14,12 +14,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backbone.observability import logger, metrics, tracer
 from backbone.settings import load_settings
-from backbone.whitelist.service import handle_event
 from backbone.whitelist.settings import WhitelistPushSettings
+from backbone.whitelist.trigger import handle_event
+from backbone.whitelist.wiring import whitelist_push_dependencies
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return handle_event(event, load_settings(WhitelistPushSettings), context.aws_request_id)
+    settings = load_settings(WhitelistPushSettings)
+    return handle_event(event, whitelist_push_dependencies(settings), context.aws_request_id)

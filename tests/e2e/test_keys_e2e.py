@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import subprocess
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -12,7 +13,7 @@ import httpx
 import pytest
 from waiting import eventually
 
-from backbone.keys.store import KeyStore
+from backbone.keys.aws import KeyStore
 from backbone.oioi.identifiers import uid_to_key_identifier
 
 pytestmark = pytest.mark.e2e
@@ -39,7 +40,7 @@ def whitelist_now(stack: Any) -> list[str]:
     table = session.resource("dynamodb", endpoint_url=stack.aws_endpoint).Table(
         stack.ref("ChargingKeysTable")
     )
-    return [uid for page in KeyStore(table).iter_whitelist_pages() for uid in page]
+    return [uid for page in KeyStore(table).iter_whitelist_pages(datetime.now(UTC)) for uid in page]
 
 
 def pushed_whitelist(stack: Any) -> list[str]:

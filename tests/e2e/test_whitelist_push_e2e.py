@@ -16,9 +16,9 @@ import boto3
 import httpx
 import pytest
 
+from backbone.keys.aws import KeyStore
 from backbone.keys.models import ChargingKey, KeyState
 from backbone.keys.rule import may_charge
-from backbone.keys.store import KeyStore
 from backbone.oioi.identifiers import uid_to_key_identifier
 
 pytestmark = pytest.mark.e2e
@@ -112,7 +112,7 @@ def no_whitelisted_keys(stack: Any) -> Iterator[None]:
     """Take every key off the Whitelist index for one test (only the sparse attribute: no key
     changes state, so nothing is synced), and put them back afterwards."""
     table = key_table(stack)
-    parked = [uid for page in KeyStore(table).iter_whitelist_pages() for uid in page]
+    parked = [uid for page in KeyStore(table).iter_whitelist_pages(datetime.now(UTC)) for uid in page]
     for uid in parked:
         table.update_item(Key={"uid": uid}, UpdateExpression="REMOVE whitelist")
     try:

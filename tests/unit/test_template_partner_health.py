@@ -10,8 +10,8 @@ from typing import Any
 
 from cfnlint.decode.cfn_yaml import load
 
+from backbone.partner_health.aws import ATTRIBUTE
 from backbone.partner_health.settings import PartnerActivitySettings, PartnerHealthSettings
-from backbone.partner_health.store import ATTRIBUTE
 
 TEMPLATE: dict[str, Any] = json.loads(
     json.dumps(load(str(Path(__file__).resolve().parents[2] / "template.yaml")))

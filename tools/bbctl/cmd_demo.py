@@ -20,8 +20,8 @@ from typing import Any
 
 import httpx
 
+from backbone.keys.aws import KeyStore
 from backbone.keys.models import ChargingKey, KeyState
-from backbone.keys.store import KeyStore
 from backbone.oioi.identifiers import uid_to_key_identifier
 from backbone.receiver.access import issue_key, partner_id_for
 from backbone.receiver.dispatch import ACCEPTED_MESSAGES

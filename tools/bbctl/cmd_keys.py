@@ -1,6 +1,6 @@
 """`bbctl keys ...`: import, list, show and change charging keys (docs/charging-keys.md).
 
-Every change goes through the layer's lifecycle rules (`backbone.keys.logic`) and is written with
+Every change goes through the layer's lifecycle rules (`backbone.keys.lifecycle`) and is written with
 optimistic locking; the table's stream then syncs it to Plugsurfing (KeySyncFunction).
 """
 
@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from backbone.errors import DomainError
-from backbone.keys import logic
+from backbone.keys import lifecycle as logic
+from backbone.keys.aws import KeyStore
+from backbone.keys.csv_import import import_keys
 from backbone.keys.models import ChargingKey, KeyState
-from backbone.keys.store import KeyStore
 from backbone.timeutil import utc_now
 from bbctl import Target, add_target_arguments
+from bbctl.ops_keys import reindex_whitelist
 from bbctl.progress import Progress, count_calls
 
 
@@ -113,9 +115,9 @@ def _store(args: argparse.Namespace) -> KeyStore:
     return KeyStore(target.resource("dynamodb").Table(table))
 
 
-def _partner_mode(args: argparse.Namespace) -> logic.PartnerMode:
-    mode = args.partner_mode or Target.from_args(args).parameter("PartnerMode", "emp")
-    return "drive" if mode == "drive" else "emp"
+def _drive_mode(args: argparse.Namespace) -> bool:
+    """Drive activates keys for a user: enabling needs a user owner there."""
+    return (args.partner_mode or Target.from_args(args).parameter("PartnerMode", "emp")) == "drive"
 
 
 # --- commands ------------------------------------------------------------------------------------
@@ -130,9 +132,7 @@ def _import(args: argparse.Namespace) -> int:
         count_calls(client, "BatchGetItem", checked, _requested_keys)
         with Progress("keys written", rows) as written:
             count_calls(client, "TransactWriteItems", written, lambda params: len(params["TransactItems"]))
-            result = logic.import_keys(
-                text, store, utc_now(), skip_bad=args.skip_bad, uid_order=args.uid_order
-            )
+            result = import_keys(text, store, utc_now(), skip_bad=args.skip_bad, uid_order=args.uid_order)
     for error in result.errors:
         print(f"{args.file}:{error}", file=sys.stderr)
     if result.errors and not args.skip_bad:
@@ -184,7 +184,7 @@ def _show(args: argparse.Namespace) -> int:
 def _lifecycle(args: argparse.Namespace) -> int:
     now = utc_now()
     changes: dict[str, Callable[[ChargingKey], ChargingKey]] = {
-        "enable": lambda key: logic.enable(key, now, partner_mode=_partner_mode(args)),
+        "enable": lambda key: logic.enable(key, now, user_owner_required=_drive_mode(args)),
         "disable": lambda key: logic.disable(key, now),
         "lost": lambda key: logic.mark_lost(key, now),
     }
@@ -222,7 +222,7 @@ def _reconcile(args: argparse.Namespace) -> int:
 
 
 def _reindex_whitelist(args: argparse.Namespace) -> int:
-    report = _store(args).reindex_whitelist(apply=not args.dry_run)
+    report = reindex_whitelist(_store(args), apply=not args.dry_run)
     verb = "would change" if args.dry_run else "changed"
     print(
         f"checked {report.checked} keys; {verb}: {len(report.added)} added to and "

@@ -22,9 +22,10 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from backbone.partner_health.check import HealthDependencies, partner_health
+from backbone.partner_health.aws import DynamoPartnerActivity
+from backbone.partner_health.check import partner_health
+from backbone.partner_health.ports import HealthDependencies
 from backbone.partner_health.rule import Family, PartnerHealth
-from backbone.partner_health.store import DynamoPartnerActivity
 from backbone.partner_health.wiring import ActiveKeyOwners
 from backbone.receiver.access import PartnerAccess, issue_key, revoke_key
 from backbone.receiver.dispatch import ACCEPTED_MESSAGES
@@ -229,7 +230,7 @@ def _health(args: argparse.Namespace) -> int:
     hours = args.silence_hours or float(target.parameter("PartnerSilenceHours", DEFAULT_SILENCE_HOURS))
     now = utc_now()
     report = partner_health(
-        HealthDependencies(activity, ActiveKeyOwners(_store(args)), timedelta(hours=hours)), now
+        HealthDependencies(activity, ActiveKeyOwners(_store(args)), timedelta(hours=hours), lambda: now)
     )
     if args.json:
         print(

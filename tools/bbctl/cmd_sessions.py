@@ -19,12 +19,12 @@ from collections.abc import Callable
 from typing import Any
 
 from backbone.errors import DomainError
+from backbone.sessions.aws import DynamoSessionStore
 from backbone.sessions.commands import find_session
-from backbone.sessions.gateways import SessionEventTap
 from backbone.sessions.models import HistoryEntry, SessionRecord, is_settled
-from backbone.sessions.store import DynamoSessionStore
 from backbone.timeutil import to_storage
 from bbctl import Target, add_target_arguments
+from bbctl.ops_sessions import SessionEventTap
 
 Run = Callable[[argparse.Namespace], int]
 TAP_NAME = "bbctl-session-events"

@@ -17,8 +17,10 @@ from typing import Any
 
 from botocore.config import Config
 
+from backbone.whitelist.aws import AuditStore
 from backbone.whitelist.models import PushAttempt, PushRequest
-from backbone.whitelist.ops import (
+from bbctl import Target, add_target_arguments
+from bbctl.ops_whitelist import (
     OK_OUTCOMES,
     PushNotRun,
     describe,
@@ -26,8 +28,6 @@ from backbone.whitelist.ops import (
     history_lines,
     invoke_push,
 )
-from backbone.whitelist.store import AuditStore
-from bbctl import Target, add_target_arguments
 
 INVOKE_READ_TIMEOUT_S = 330  # above the function's Timeout (300 s)
 

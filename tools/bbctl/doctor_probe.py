@@ -27,7 +27,7 @@ from backbone.partners.oioi_client import OioiClient
 from backbone.partners.plugsurfing import PlugsurfingClient
 from backbone.partners.retry import RetryPolicy
 from backbone.receiver.aws import DynamoPartnerAccess
-from backbone.whitelist.store import AuditStore
+from backbone.whitelist.aws import AuditStore
 from bbctl import Target
 from bbctl.cmd_partners import partner_usage_plan
 from bbctl.doctor_checks import (

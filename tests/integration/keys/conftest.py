@@ -9,8 +9,9 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
 
+from backbone.keys.aws import KeyStore
 from backbone.keys.settings import KeyReconcileSettings, KeySyncSettings
-from backbone.keys.store import KeyStore, key_store
+from backbone.keys.wiring import key_reconcile_dependencies, key_store, key_sync_dependencies
 from backbone.observability import metrics
 from backbone.partners.factory import plugsurfing_client
 from backbone.settings import load_settings
@@ -57,7 +58,8 @@ def simulator() -> Iterator[PlugsurfingSimulator]:
 def _clear_caches() -> None:
     parameters.clear_caches()
     load_settings.cache_clear()
-    key_store.cache_clear()
+    for cached in (key_store, key_sync_dependencies, key_reconcile_dependencies):
+        cached.cache_clear()
     plugsurfing_client.cache_clear()
 
 

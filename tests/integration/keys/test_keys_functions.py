@@ -12,9 +12,10 @@ import pytest
 import respx
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from backbone.keys import logic
+from backbone.keys import lifecycle as logic
+from backbone.keys.aws import KeyStore
+from backbone.keys.csv_import import import_keys
 from backbone.keys.models import KeyState, PartnerView, SyncState
-from backbone.keys.store import KeyStore
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PARTNER = "https://partner.test/drive"
@@ -131,7 +132,7 @@ def test_given_emp_mode_when_keys_are_imported_enabled_and_disabled_then_the_sim
     keys, stream, simulator, function_env, lambda_context
 ):
     function_env(simulator.drive_base_url)
-    assert logic.import_keys(CSV, keys, NOW).ok
+    assert import_keys(CSV, keys, NOW).ok
     drain(stream, lambda_context)
     assert simulator.snapshot()["empKeys"] == []  # in stock: Plugsurfing need not know yet
 
@@ -155,13 +156,13 @@ def test_given_drive_mode_when_a_key_is_imported_assigned_enabled_and_lost_then_
 ):
     function_env(simulator.drive_base_url, mode="drive")
     simulator.add_user("user-1")
-    assert logic.import_keys(CSV, keys, NOW).ok
+    assert import_keys(CSV, keys, NOW).ok
     drain(stream, lambda_context)
     reservations = simulator.snapshot()["reservations"]
     assert reservations["DE*8PS*CD0C00*2"]["uid"] == "8148aa22305204"  # little-endian of 04523022AA4881
 
     logic.change_key(keys, "04523022AA4881", lambda k: logic.assign(k, "user-1", "user", NOW))
-    logic.change_key(keys, "04523022AA4881", lambda k: logic.enable(k, NOW, partner_mode="drive"))
+    logic.change_key(keys, "04523022AA4881", lambda k: logic.enable(k, NOW, user_owner_required=True))
     logic.change_key(keys, "04523022AA4881", lambda k: logic.rename(k, "blue tag", NOW))
     drain(stream, lambda_context)
     (activated,) = [k for k in simulator.snapshot()["driveKeys"]["user-1"] if k["type"] != "virtual"]
@@ -183,7 +184,7 @@ def test_given_drift_at_the_simulator_when_reconciled_with_repair_then_fixed_ove
 ):
     function_env(simulator.drive_base_url)  # KEY_LIST_PAGE_SIZE=10
     rows = "\n".join(f"0A0B0C{n:02X},V-{n}" for n in range(25))
-    assert logic.import_keys(f"uid,visual_number\n{rows}\n", keys, NOW).ok
+    assert import_keys(f"uid,visual_number\n{rows}\n", keys, NOW).ok
     for n in range(25):
         logic.change_key(keys, f"V-{n}", lambda k: logic.enable(k, NOW))
     drain(stream, lambda_context, rounds=5)

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from backbone.keys import logic
+from backbone.keys import lifecycle as logic
+from backbone.keys.aws import KeyStore
+from backbone.keys.csv_import import import_keys
 from backbone.keys.errors import ConcurrentModification, DuplicateKey, OutOfStock
 from backbone.keys.models import KeyState, PartnerView, SyncState
-from backbone.keys.store import KeyStore
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -43,11 +44,11 @@ def test_given_a_uid_taken_in_a_later_transaction_when_importing_many_then_nothi
 
 def test_given_a_csv_when_imported_into_the_table_then_keys_are_findable_by_uid_visual_and_state(keys):
     text = "uid,visual_number,type\n3633E0E0,DE-9FS-C045DS363-E,card\n04523022AA4881,DE*8PS*CD0C00*2,tag\n"
-    assert logic.import_keys(text, keys, NOW).ok
+    assert import_keys(text, keys, NOW).ok
     assert keys.find("DE*8PS*CD0C00*2").uid == "04523022AA4881"
     assert keys.find("3633e0e0").type == "card"
     assert {k.uid for k in keys.iter_keys(KeyState.IN_STOCK)} == {"3633E0E0", "04523022AA4881"}
-    again = logic.import_keys(text, keys, NOW)
+    again = import_keys(text, keys, NOW)
     assert [e.line for e in again.errors] == [2, 3]
 
 

@@ -14,8 +14,9 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 
 from backbone.aws import clients
+from backbone.keys.aws import KeyStore
 from backbone.keys.settings import KeySyncSettings
-from backbone.keys.store import KeyStore, key_store
+from backbone.keys.wiring import key_store
 from backbone.observability import metrics
 from backbone.orders.aws import DynamoDriveOrderStore, DynamoOrderStore
 from backbone.orders.settings import DriveOrderSettings, OrderCrawlSettings, OrderFulfilSettings

@@ -16,9 +16,9 @@ import handler_order_fulfil
 import pytest
 
 from backbone.aws.attributes import plain
-from backbone.keys import logic
+from backbone.keys import csv_import as logic
+from backbone.keys.aws import KeyStore
 from backbone.keys.models import KeyState, SyncState
-from backbone.keys.store import KeyStore
 from backbone.orders.aws import DynamoDriveOrderStore, DynamoOrderStore, SqsQueue
 from backbone.orders.errors import RetryLater
 from backbone.orders.fulfil import fulfil_order

@@ -13,8 +13,8 @@ import handler_partner_health
 import pytest
 
 from backbone.observability import metrics
+from backbone.partner_health.aws import DynamoPartnerActivity
 from backbone.partner_health.rule import Family
-from backbone.partner_health.store import DynamoPartnerActivity
 from backbone.partner_health.wiring import health_dependencies
 from backbone.receiver.access import issue_key, revoke_key
 from backbone.receiver.dispatch import ACCEPTED_MESSAGES

@@ -16,9 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from oioiworld import World
 
+from backbone.keys.aws import KeyStore
 from backbone.keys.models import WHITELIST_PARTITION, ChargingKey, KeyState
-from backbone.keys.store import KeyStore
 from backbone.oioi.identifiers import uid_to_key_identifier
+from bbctl.ops_keys import reindex_whitelist
 
 EventLoader = Callable[[str], Any]
 HOUR = timedelta(hours=1)
@@ -167,9 +168,9 @@ def test_given_keys_written_by_the_old_rule_when_reindexed_then_online_and_offli
     )
     assert whitelist(store) == {paying, not_paying}
 
-    dry = store.reindex_whitelist(apply=False)
-    report = store.reindex_whitelist()
-    again = store.reindex_whitelist()
+    dry = reindex_whitelist(store, apply=False)
+    report = reindex_whitelist(store)
+    again = reindex_whitelist(store)
 
     assert (dry.removed, report.removed, report.added, again.removed) == ([not_paying], [not_paying], [], [])
     codes = verify_codes([paying, not_paying], load_event, lambda_context)

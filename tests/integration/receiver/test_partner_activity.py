@@ -13,8 +13,8 @@ import handler_oioi_receiver
 import pytest
 from oioiworld import World
 
+from backbone.partner_health.aws import DynamoPartnerActivity, activity_from_item
 from backbone.partner_health.rule import Family
-from backbone.partner_health.store import DynamoPartnerActivity, activity_from_item
 from backbone.partner_health.wiring import activity_recorder
 from backbone.settings import load_settings
 from backbone.timeutil import utc_now

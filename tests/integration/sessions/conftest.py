@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import boto3
 import handler_session_api
@@ -12,11 +13,11 @@ from aws_lambda_powertools.utilities import parameters
 from moto.core.config import default_user_config
 from sessionharness import T0, Harness, create_poller, patch_moto, tap_event_bus
 
-from backbone.keys.logic import new_key
-from backbone.keys.store import KeyStore
+from backbone.keys.aws import KeyStore
+from backbone.keys.lifecycle import new_key
 from backbone.observability import metrics
 from backbone.oioi.identifiers import uid_to_key_identifier
-from backbone.sessions.wiring import command_dependencies, task_dependencies
+from backbone.sessions.wiring import session_api_dependencies, session_tasks_dependencies
 from backbone.settings import load_settings
 from simulator import DEFAULT_API_KEY, ManualClock, PlugsurfingSimulator
 
@@ -71,8 +72,17 @@ def poller(
         state_machine_arn=state_machine_arn,
         events_queue_url=tap_event_bus(aws, resources["SessionEventBus"]),
     )
-    monkeypatch.setattr(handler_session_tasks, "clock", clock.now)
-    monkeypatch.setattr(handler_session_api, "clock", clock.now)
+    # Both functions follow the simulator's clock: the real dependencies with its clock.
+    monkeypatch.setattr(
+        handler_session_tasks,
+        "session_tasks_dependencies",
+        lambda settings: replace(session_tasks_dependencies(settings), clock=clock.now),
+    )
+    monkeypatch.setattr(
+        handler_session_api,
+        "session_api_dependencies",
+        lambda settings: replace(session_api_dependencies(settings), clock=clock.now),
+    )
     patch_moto(harness, monkeypatch)
     yield harness
     _clear_caches()
@@ -80,6 +90,6 @@ def poller(
 
 def _clear_caches() -> None:
     load_settings.cache_clear()
-    task_dependencies.cache_clear()
-    command_dependencies.cache_clear()
+    session_tasks_dependencies.cache_clear()
+    session_api_dependencies.cache_clear()
     parameters.clear_caches()

@@ -8,10 +8,9 @@ import boto3
 import pytest
 from sessionharness import create_poller
 
+from backbone.sessions.aws import DynamoSessionStore, StepFunctionsExecutions
 from backbone.sessions.errors import SessionRecordConflict
-from backbone.sessions.gateways import StepFunctionsExecutions
 from backbone.sessions.models import SessionRecord, Status
-from backbone.sessions.store import DynamoSessionStore
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -10,11 +10,13 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from whitelistkit import PARTNER, Pusher
 
-from backbone.keys.store import KeyStore, key_store
+from backbone.keys.aws import KeyStore
+from backbone.keys.wiring import key_store
 from backbone.observability import metrics
 from backbone.partners.factory import oioi_client
 from backbone.settings import load_settings
-from backbone.whitelist.store import AuditStore, audit_store
+from backbone.whitelist.aws import AuditStore
+from backbone.whitelist.wiring import whitelist_push_dependencies
 from simulator import DEFAULT_OIOI_KEY, PlugsurfingSimulator
 
 
@@ -47,7 +49,7 @@ def pusher(keys: KeyStore, audit: AuditStore, sim: PlugsurfingSimulator) -> Push
 
 def _clear_caches() -> None:
     parameters.clear_caches()
-    for cached in (load_settings, key_store, audit_store, oioi_client):
+    for cached in (load_settings, key_store, whitelist_push_dependencies, oioi_client):
         cached.cache_clear()
     metrics.clear_metrics()
 

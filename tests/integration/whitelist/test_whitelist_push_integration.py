@@ -10,14 +10,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from unit.emfcapture import emitted
 from whitelistkit import NOW, Pusher, active_key
 
+from backbone.keys.aws import KeyStore
 from backbone.keys.models import KeyState
-from backbone.keys.store import KeyStore
 from backbone.timeutil import to_storage
-from backbone.whitelist import store as audit_module
+from backbone.whitelist import aws as audit_module
+from backbone.whitelist.aws import AuditStore
 from backbone.whitelist.models import Outcome, PushAttempt, PushRequest
-from backbone.whitelist.store import AuditStore
 from simulator.oioi_answers import AnswerStyleIn
 
 DAY = timedelta(days=1)
@@ -268,7 +269,7 @@ def test_given_a_list_larger_than_one_item_when_sent_then_it_is_stored_in_chunks
     assert audit.sent_uids(attempt) == uids
 
 
-def test_given_the_handler_when_invoked_manually_then_it_pushes_and_publishes_the_metrics(
+def test_given_the_handler_when_invoked_manually_then_it_pushes_and_publishes_the_metrics_and_its_oioi_call(
     keys: KeyStore,
     pusher: Pusher,
     function_env: Callable[..., None],
@@ -287,11 +288,14 @@ def test_given_the_handler_when_invoked_manually_then_it_pushes_and_publishes_th
     assert (answer["outcome"], answer["count"], answer["trigger"]) == ("SENT", 1, "manual")
     assert answer["requestedBy"] == "ops@example.com"
     assert pusher.received() == ["3633E0E0"]
-    emitted = _emf(capsys.readouterr().out)
-    assert emitted["WhitelistSize"] == 1
-    assert emitted["WhitelistInvalidUids"] == 1
-    assert emitted["WhitelistPushRefused"] == 0
-    assert emitted["WhitelistLastSuccessAgeSeconds"] == 0
+    output = capsys.readouterr().out
+    calls = [metric for metric in emitted(output) if metric.name == "PartnerCalls"]
+    assert [(call.dimensions["api"], call.dimensions["outcome"]) for call in calls] == [("oioi", "ok")]
+    published = _emf(output)
+    assert published["WhitelistSize"] == 1
+    assert published["WhitelistInvalidUids"] == 1
+    assert published["WhitelistPushRefused"] == 0
+    assert published["WhitelistLastSuccessAgeSeconds"] == 0
 
 
 def test_given_our_partner_identifier_is_too_short_then_the_push_fails_and_nothing_is_sent(
@@ -333,9 +337,9 @@ def test_given_the_scheduled_event_and_an_empty_table_when_handled_then_refused_
     answer = handler_whitelist_push.handler(load_event("whitelist/event-schedule.json"), lambda_context)
 
     assert (answer["outcome"], answer["trigger"]) == ("REFUSED_EMPTY", "schedule")
-    emitted = _emf(capsys.readouterr().out)
-    assert emitted["WhitelistPushRefused"] == 1
-    assert "WhitelistLastSuccessAgeSeconds" not in emitted  # never a success: missing = breaching
+    published = _emf(capsys.readouterr().out)
+    assert published["WhitelistPushRefused"] == 1
+    assert "WhitelistLastSuccessAgeSeconds" not in published  # never a success: missing = breaching
 
 
 def test_given_the_probe_event_when_handled_then_only_the_age_of_the_last_success_is_published(
@@ -356,8 +360,8 @@ def test_given_the_probe_event_when_handled_then_only_the_age_of_the_last_succes
 
     assert answer["trigger"] == "probe"
     assert answer["lastSuccessAgeSeconds"] > 0
-    emitted = _emf(capsys.readouterr().out)
-    assert set(emitted) == {"WhitelistLastSuccessAgeSeconds"}
+    published = _emf(capsys.readouterr().out)
+    assert set(published) == {"WhitelistLastSuccessAgeSeconds"}
     assert pusher.rfid_posts() == 1
 
 

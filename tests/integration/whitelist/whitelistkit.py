@@ -8,15 +8,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from backbone.keys.aws import KeyStore
 from backbone.keys.models import ChargingKey, KeyState
-from backbone.keys.store import KeyStore
 from backbone.oioi.identifiers import uid_to_key_identifier
 from backbone.partners.oioi_client import OioiClient
 from backbone.partners.retry import RetryPolicy
+from backbone.whitelist.aws import AuditStore
 from backbone.whitelist.guards import GuardPolicy
-from backbone.whitelist.logic import Dependencies, PushConfig, push_whitelist
 from backbone.whitelist.models import PushAttempt, PushRequest
-from backbone.whitelist.store import AuditStore
+from backbone.whitelist.partner import OioiRfidSender
+from backbone.whitelist.ports import RfidSender, WhitelistDependencies
+from backbone.whitelist.push import push_whitelist
 from simulator import DEFAULT_OIOI_KEY, PlugsurfingSimulator
 
 PARTNER = "partner-identifier-0001"
@@ -55,23 +57,24 @@ class Pusher:
             self.sim.oioi_url, DEFAULT_OIOI_KEY, retry_policy=policy, read_timeout=self.read_timeout
         )
 
-    def config(self) -> PushConfig:
-        return PushConfig(
-            partner_identifier=PARTNER,
+    def dependencies(self, now: datetime, sender: RfidSender | None = None) -> WhitelistDependencies:
+        return WhitelistDependencies(
+            keys=self.keys,
+            audit=self.audit,
+            sender=sender or OioiRfidSender(self.client()),
+            partner_identifier=lambda: PARTNER,
             policy=GuardPolicy(max_shrink=self.max_shrink, max_age=timedelta(hours=24)),
             lock_ttl=timedelta(seconds=360),
             page_size=3,  # several pages even for a handful of keys
+            clock=lambda: now,
         )
 
     def push(
         self, request: PushRequest | None = None, *, now: datetime = NOW, sender: Any = None
     ) -> PushAttempt:
-        deps = Dependencies(keys=self.keys, audit=self.audit, sender=sender or self.client())
         return push_whitelist(
             request or PushRequest(trigger="schedule"),
-            deps,
-            self.config(),
-            now=now,
+            self.dependencies(now, sender),
             attempt_id=str(uuid.uuid4()),
         )
 

@@ -1,13 +1,18 @@
-"""Fakes for the charging-key tests: an in-memory `KeyRepository` and a key factory."""
+"""Fakes for the charging-key tests: an in-memory `KeyRepository`, a `KeyPartner` that plays
+Plugsurfing without HTTP, and a key factory."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from backbone.keys.errors import ConcurrentModification, DuplicateKey
-from backbone.keys.logic import new_key
+from backbone.keys.identity import partner_key_identifier
+from backbone.keys.lifecycle import new_key
 from backbone.keys.models import ChargingKey, KeyState, PartnerView, SyncState
+from backbone.keys.plans import Action, EmpCreate, EmpSetEnabled, plan_emp
+from backbone.keys.ports import Applied, KeyDependencies, ListedKey, Listing
 from backbone.oioi.identifiers import InvalidUid, normalise_uid
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -93,3 +98,35 @@ def make_key(uid: str = "3633E0E0", visual: str = "DE-9FS-C045DS363-E", **fields
     """A key as imported (IN_STOCK) with `fields` overridden."""
     key = new_key(uid, visual, NOW)
     return key.model_copy(update=fields) if fields else key
+
+
+@dataclass
+class FakeKeyPartner:
+    """`KeyPartner` playing Plugsurfing's EMP side in memory: plans as the EMP adapter does, keeps
+    `held` (key identifier -> enabled), records the calls, raises `failures` in order first."""
+
+    held: dict[str, bool] = field(default_factory=dict)
+    listed: list[list[ListedKey]] = field(default_factory=list)
+    failures: list[Exception] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+    contract_id: str | None = None
+
+    def plan(self, key: ChargingKey, partner: PartnerView) -> list[Action]:
+        return plan_emp(key, partner)
+
+    def apply(self, action: Action, key: ChargingKey, partner: PartnerView) -> Applied:
+        self.calls.append(type(action).__name__)
+        if self.failures:
+            raise self.failures.pop(0)
+        identifier = partner.key_id or partner_key_identifier(key)
+        enabled = action.enabled if isinstance(action, EmpSetEnabled) else True
+        self.held[identifier] = enabled
+        assigned = self.contract_id if isinstance(action, EmpCreate) else None
+        return Applied(partner.model_copy(update={"key_id": identifier, "enabled": enabled}), assigned)
+
+    def listings(self, ours: Sequence[ChargingKey]) -> Iterator[Listing]:
+        yield Listing(ours, self.listed)
+
+
+def fake_deps(store: MemoryKeys, partner: FakeKeyPartner, max_attempts: int = 4) -> KeyDependencies:
+    return KeyDependencies(store, partner, clock=lambda: NOW, sync_max_attempts=max_attempts)

@@ -10,9 +10,11 @@ import pytest
 import respx
 from keyfakes import BASE_URL, NOW, MemoryKeys, make_key
 
-from backbone.keys import logic
+from backbone.keys import lifecycle as logic
 from backbone.keys.identity import find_our_key, partner_key_identifier
 from backbone.keys.models import KeyState, PartnerView
+from backbone.keys.partner import EmpKeyPartner
+from backbone.keys.ports import KeyDependencies
 from backbone.keys.sync import sync_key
 from backbone.partners.plugsurfing import PlugsurfingClient
 
@@ -62,11 +64,12 @@ def test_given_a_key_stored_in_another_form_when_synced_then_plugsurfing_gets_th
     key = logic.enable(misfiled_key(), NOW)  # type: ignore[arg-type]
     store.items[key.uid] = key
     with respx.mock(base_url=BASE_URL, assert_all_called=True) as partner:
+        deps = KeyDependencies(store, EmpKeyPartner(client), clock=lambda: NOW)
         create = partner.post("/emp/v1/charging-keys").respond(200, json=LISTED)
-        sync_key(store.items[key.uid], store, client, "emp", NOW)
+        sync_key(store.items[key.uid], deps)
         disable = partner.put("/emp/v1/charging-keys/8148aa22305204/disable").respond(200, json=LISTED)
         store.items[key.uid] = logic.disable(store.items[key.uid], NOW)
-        sync_key(store.items[key.uid], store, client, "emp", NOW)
+        sync_key(store.items[key.uid], deps)
 
     assert json.loads(create.calls.last.request.content)["keyIdentifier"] == "8148aa22305204"
     assert disable.called

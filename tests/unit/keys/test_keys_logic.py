@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from keyfakes import NOW, MemoryKeys, make_key
 
-from backbone.keys import logic
+from backbone.keys import lifecycle as logic
+from backbone.keys.csv_import import import_keys
 from backbone.keys.errors import ConcurrentModification, KeyNotFound, TransitionNotAllowed
 from backbone.keys.models import KeyState, SyncState
 from backbone.oioi.codes import ResultCode
@@ -19,7 +20,7 @@ LATER = NOW + timedelta(minutes=5)
 
 def test_given_the_emp_example_uid_printed_big_endian_when_imported_then_the_partner_identifier_is_e0e03336():
     store = MemoryKeys()
-    result = logic.import_keys("uid,visual_number\n3633E0E0,DE-9FS-C045DS363-E\n", store, NOW)
+    result = import_keys("uid,visual_number\n3633E0E0,DE-9FS-C045DS363-E\n", store, NOW)
     (key,) = result.imported
     assert key.uid == "3633E0E0"
     assert key.key_identifier == "e0e03336"  # what POST /emp/v1/charging-keys sends
@@ -28,14 +29,14 @@ def test_given_the_emp_example_uid_printed_big_endian_when_imported_then_the_par
 def test_given_the_reservation_example_printed_little_endian_when_imported_then_uid_is_big_endian():
     store = MemoryKeys()
     text = "uid,visual_number,type\n7d009d67181896,ES*BA*4321EU*1,card\n"
-    (key,) = logic.import_keys(text, store, NOW, uid_order="little").imported
+    (key,) = import_keys(text, store, NOW, uid_order="little").imported
     assert key.uid == "961818679D007D"  # what rfid-verify and the whitelist carry
     assert key.key_identifier == "7d009d67181896"  # the reservation example's `uid`
     assert key.type == "card"
 
 
 def test_given_a_short_uid_when_imported_then_it_is_padded_to_the_oioi_width():
-    (key,) = logic.import_keys("uid,visual_number\nabcdef,V-1\n", MemoryKeys(), NOW).imported
+    (key,) = import_keys("uid,visual_number\nabcdef,V-1\n", MemoryKeys(), NOW).imported
     assert key.uid == "00ABCDEF"
 
 
@@ -53,7 +54,7 @@ not-hex,VIS-2,tag
 
 def test_given_a_file_with_bad_rows_when_imported_then_each_error_names_its_line_and_nothing_is_written():
     store = MemoryKeys()
-    result = logic.import_keys(BAD_FILE, store, NOW)
+    result = import_keys(BAD_FILE, store, NOW)
     assert result.imported == []
     assert store.items == {}
     messages = {error.line: error.message for error in result.errors}
@@ -67,7 +68,7 @@ def test_given_a_file_with_bad_rows_when_imported_then_each_error_names_its_line
 
 def test_given_bad_rows_and_skip_bad_when_imported_then_only_the_good_rows_are_written():
     store = MemoryKeys()
-    result = logic.import_keys(BAD_FILE, store, NOW, skip_bad=True)
+    result = import_keys(BAD_FILE, store, NOW, skip_bad=True)
     assert [key.uid for key in result.imported] == ["04523022AA4881"]
     assert set(store.items) == {"04523022AA4881"}
     assert len(result.errors) == 5
@@ -76,7 +77,7 @@ def test_given_bad_rows_and_skip_bad_when_imported_then_only_the_good_rows_are_w
 def test_given_uids_and_visual_numbers_already_in_the_table_when_imported_then_they_are_rejected():
     store = MemoryKeys([make_key("04523022AA4881", "VIS-1")])
     text = "uid,visual_number\n04523022aa4881,VIS-9\n0477BD22AA4880,VIS-1\n0477BD22AA4AAA,VIS-3\n"
-    result = logic.import_keys(text, store, NOW)
+    result = import_keys(text, store, NOW)
     assert [(e.line, e.message) for e in result.errors] == [
         (2, "UID 04523022AA4881 is already in the table"),
         (3, "visual number 'VIS-1' already belongs to key 04523022AA4881"),
@@ -85,7 +86,7 @@ def test_given_uids_and_visual_numbers_already_in_the_table_when_imported_then_t
 
 
 def test_given_a_header_without_visual_number_when_imported_then_line_1_is_reported():
-    result = logic.import_keys("uid,number\n3633E0E0,V\n", MemoryKeys(), NOW)
+    result = import_keys("uid,number\n3633E0E0,V\n", MemoryKeys(), NOW)
     assert [(e.line, e.message.split(";")[0]) for e in result.errors] == [
         (1, "header must name the columns visual_number")
     ]
@@ -93,7 +94,7 @@ def test_given_a_header_without_visual_number_when_imported_then_line_1_is_repor
 
 def test_given_camel_case_headers_blank_lines_and_validity_when_imported_then_keys_carry_them():
     text = "UID, Visual-Number\n\n3633E0E0, V-1\n\n"
-    (key,) = logic.import_keys(text, MemoryKeys(), NOW).imported
+    (key,) = import_keys(text, MemoryKeys(), NOW).imported
     assert (key.uid, key.visual_number, key.state, key.enabled) == (
         "3633E0E0",
         "V-1",
@@ -101,14 +102,14 @@ def test_given_camel_case_headers_blank_lines_and_validity_when_imported_then_ke
         False,
     )
     text = "uid,visual_number,valid_from,valid_to\n3633E0E0,V-1,2026-01-01T00:00:00Z,2027-01-01T00:00:00Z\n"
-    (key,) = logic.import_keys(text, MemoryKeys(), NOW).imported
+    (key,) = import_keys(text, MemoryKeys(), NOW).imported
     assert key.valid_to is not None
     assert key.valid_to.year == 2027
 
 
 def test_given_a_time_without_zone_when_imported_then_the_row_is_rejected():
     text = "uid,visual_number,valid_to\n3633E0E0,V-1,2027-01-01T00:00:00\n"
-    (error,) = logic.import_keys(text, MemoryKeys(), NOW).errors
+    (error,) = import_keys(text, MemoryKeys(), NOW).errors
     assert error.line == 2
     assert "valid_to" in error.message
 
@@ -170,21 +171,14 @@ def test_given_an_active_key_when_assigned_to_someone_else_then_it_is_refused():
         logic.assign(active, "u-2", "user", LATER)
 
 
-def test_given_drive_mode_and_no_user_owner_when_enabled_then_it_is_refused():
+def test_given_a_user_owner_is_required_and_missing_when_enabled_then_it_is_refused():
     with pytest.raises(TransitionNotAllowed, match="assign it to a user"):
-        logic.enable(make_key(), NOW, partner_mode="drive")
+        logic.enable(make_key(), NOW, user_owner_required=True)
     fleet_key = logic.assign(make_key(), "fleet-1", "fleet", NOW)
     with pytest.raises(TransitionNotAllowed):
-        logic.enable(fleet_key, NOW, partner_mode="drive")
+        logic.enable(fleet_key, NOW, user_owner_required=True)
     user_key = logic.assign(make_key(), "u-1", "user", NOW)
-    assert logic.enable(user_key, NOW, partner_mode="drive").state is KeyState.ACTIVE
-
-
-def test_given_a_key_in_stock_when_claimed_for_an_order_then_it_is_reserved_for_it():
-    claimed = logic.claim_for_order(make_key(), "order-1", NOW)
-    assert (claimed.state, claimed.order_id) == (KeyState.RESERVED, "order-1")
-    with pytest.raises(TransitionNotAllowed):
-        logic.claim_for_order(claimed, "order-2", NOW)
+    assert logic.enable(user_key, NOW, user_owner_required=True).state is KeyState.ACTIVE
 
 
 def test_given_an_enabled_key_when_enabled_again_then_nothing_changes():

@@ -1,4 +1,5 @@
-"""Drift between our table and Plugsurfing: found across cursor pages, reported, repaired on request."""
+"""Drift between our table and Plugsurfing through the EMP and Drive adapters: found across cursor
+pages, reported, repaired on request (HTTP mocked with respx)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import pytest
 import respx
 from keyfakes import BASE_URL, NOW, MemoryKeys, make_key
 
-from backbone.keys import logic
+from backbone.keys import lifecycle as logic
 from backbone.keys.models import ChargingKey, PartnerView, SyncState
+from backbone.keys.partner import DriveKeyPartner, EmpKeyPartner
+from backbone.keys.ports import KeyDependencies
 from backbone.keys.reconcile import reconcile
 from backbone.oioi.identifiers import uid_to_key_identifier
 
@@ -45,6 +48,11 @@ def world():
     return store, ours, pages
 
 
+def emp(store: MemoryKeys, client) -> KeyDependencies:
+    """The EMP adapter listing 10 keys a page."""
+    return KeyDependencies(store, EmpKeyPartner(client, page_size=10), clock=lambda: NOW)
+
+
 def mock_pages(partner: respx.MockRouter, pages: list[list[dict]]) -> respx.Route:
     def answer(request: httpx.Request) -> httpx.Response:
         index = int(request.url.params.get("cursor") or 0)
@@ -67,7 +75,7 @@ def test_given_drift_across_pages_when_reported_then_missing_mismatch_and_unknow
 ):
     store, ours, pages = world
     listing = mock_pages(partner, pages)
-    report = reconcile(store, client, "emp", NOW, page_size=10)
+    report = reconcile(emp(store, client))
     assert listing.call_count == 3
     assert [call.request.url.params["page_size"] for call in listing.calls] == ["10"] * 3
     assert (report.checked, report.partner_keys, report.partner_pages) == (10, 10, 3)
@@ -90,7 +98,9 @@ def test_given_drift_when_repaired_then_missing_created_mismatches_toggled_unkno
     create = partner.post(EMP_KEYS).respond(200, json=listed(ours[7]))
     disable = partner.put(f"{EMP_KEYS}/{ours[3].key_identifier}/disable").respond(200, json=listed(ours[3]))
     enable = partner.put(f"{EMP_KEYS}/{ours[5].key_identifier}/enable").respond(200, json=listed(ours[5]))
-    report = reconcile(store, client, "emp", NOW, repair=True, page_size=10)
+    report = reconcile(
+        KeyDependencies(store, EmpKeyPartner(client, page_size=10), clock=lambda: NOW), repair=True
+    )
     assert (create.call_count, disable.call_count, enable.call_count) == (1, 1, 1)
     assert sorted(report.repaired) == sorted([ours[3].uid, ours[5].uid, ours[7].uid])
     assert report.repair_failures == {}
@@ -107,7 +117,9 @@ def test_given_a_repair_plugsurfing_refuses_when_repaired_then_it_is_reported_as
     partner.post(EMP_KEYS).respond(400, json={"message": "bad key"})
     partner.put(f"{EMP_KEYS}/{ours[3].key_identifier}/disable").respond(200, json=listed(ours[3]))
     partner.put(f"{EMP_KEYS}/{ours[5].key_identifier}/enable").respond(200, json=listed(ours[5]))
-    report = reconcile(store, client, "emp", NOW, repair=True, page_size=10)
+    report = reconcile(
+        KeyDependencies(store, EmpKeyPartner(client, page_size=10), clock=lambda: NOW), repair=True
+    )
     assert list(report.repair_failures) == [ours[7].uid]
     assert store.items[ours[7].uid].sync_state is SyncState.ERROR
 
@@ -131,7 +143,7 @@ def test_given_drive_users_when_reconciled_then_each_owner_is_listed_and_virtual
     virtual = drive_key | {"keyId": "f00f00f00f", "type": "virtual", "referenceId": None, "enabled": True}
     partner.get("/v1/users/u-1/charging-keys").respond(200, json={"keys": [drive_key, virtual]})
     partner.get("/v1/users/u-2/charging-keys").respond(404, json={"message": "User not found"})
-    report = reconcile(store, client, "drive", NOW)
+    report = reconcile(KeyDependencies(store, DriveKeyPartner(client), clock=lambda: NOW))
     assert {(d.kind, d.uid) for d in report.drifts} == {
         ("ENABLED_MISMATCH", mine.uid),
         ("MISSING", missing.uid),

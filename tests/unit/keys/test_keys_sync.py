@@ -1,5 +1,5 @@
-"""Key sync: which Plugsurfing calls each lifecycle change causes, and how partner errors end up on
-the key (EMP and Drive, partner mocked with respx)."""
+"""Key sync through the EMP and Drive adapters: which Plugsurfing calls each lifecycle change
+causes, and how partner answers end up on the key (HTTP mocked with respx)."""
 
 from __future__ import annotations
 
@@ -10,21 +10,21 @@ import pytest
 import respx
 from keyfakes import BASE_URL, NOW, MemoryKeys, make_key
 
-from backbone.keys import logic
+from backbone.keys import lifecycle as logic
+from backbone.keys.errors import SyncRefused, TemporarySyncFailure
 from backbone.keys.models import ChargingKey, KeyState, PartnerView, SyncState
-from backbone.keys.sync import (
+from backbone.keys.partner import DriveKeyPartner, EmpKeyPartner
+from backbone.keys.plans import (
     DriveActivate,
     DrivePatch,
     DriveReserve,
     EmpCreate,
     EmpSetEnabled,
-    SyncRefused,
-    TemporarySyncFailure,
-    plan,
-    should_sync,
-    sync_key,
-    sync_stream_record,
+    plan_drive,
+    plan_emp,
 )
+from backbone.keys.ports import KeyDependencies
+from backbone.keys.sync import should_sync, sync_key, sync_stream_record
 
 EMP_KEYS = "/emp/v1/charging-keys"
 VISUAL = "DE-9FS-C045DS363-E"
@@ -49,8 +49,13 @@ def stored(store: MemoryKeys, key: ChargingKey) -> ChargingKey:
     return key
 
 
+def deps(store: MemoryKeys, client, mode="emp", max_attempts=4) -> KeyDependencies:
+    partner = EmpKeyPartner(client) if mode == "emp" else DriveKeyPartner(client)
+    return KeyDependencies(store, partner, clock=lambda: NOW, sync_max_attempts=max_attempts)
+
+
 def run(store: MemoryKeys, client, mode="emp", uid="3633E0E0", max_attempts=4):
-    return sync_key(store.items[uid], store, client, mode, NOW, max_attempts=max_attempts)
+    return sync_key(store.items[uid], deps(store, client, mode, max_attempts))
 
 
 def body(call) -> dict:
@@ -77,27 +82,25 @@ def test_given_only_sync_bookkeeping_changed_when_deciding_then_no_sync():
 
 def test_given_emp_mode_when_planning_then_create_once_and_toggle_after():
     active = logic.enable(make_key(), NOW)
-    assert plan(make_key(), PartnerView(), "emp") == []
-    assert plan(active, PartnerView(), "emp") == [EmpCreate()]
-    assert plan(active, PartnerView(key_id="e0e03336", enabled=False), "emp") == [EmpSetEnabled(True)]
-    assert plan(logic.mark_lost(active, NOW), PartnerView(key_id="e0e03336", enabled=True), "emp") == [
+    assert plan_emp(make_key(), PartnerView()) == []
+    assert plan_emp(active, PartnerView()) == [EmpCreate()]
+    assert plan_emp(active, PartnerView(key_id="e0e03336", enabled=False)) == [EmpSetEnabled(True)]
+    assert plan_emp(logic.mark_lost(active, NOW), PartnerView(key_id="e0e03336", enabled=True)) == [
         EmpSetEnabled(False)
     ]
-    assert plan(logic.disable(active, NOW), PartnerView(), "emp") == []  # never created: nothing to disable
+    assert plan_emp(logic.disable(active, NOW), PartnerView()) == []  # never created: nothing to disable
 
 
 def test_given_drive_mode_when_planning_then_reserve_activate_patch():
     key = make_key()
     active = logic.enable(logic.assign(key, "u-1", "user", NOW), NOW)
-    assert plan(key, PartnerView(), "drive") == [DriveReserve()]
-    assert plan(key, PartnerView(reserved=True), "drive") == []
-    assert plan(active, PartnerView(reserved=True), "drive") == [DriveActivate("u-1")]
+    assert plan_drive(key, PartnerView()) == [DriveReserve()]
+    assert plan_drive(key, PartnerView(reserved=True)) == []
+    assert plan_drive(active, PartnerView(reserved=True)) == [DriveActivate("u-1")]
     activated = PartnerView(reserved=True, key_id="e0e03336", enabled=True, user_id="u-1")
-    assert plan(active, activated, "drive") == []
-    assert plan(logic.disable(active, NOW), activated, "drive") == [
-        DrivePatch("u-1", "e0e03336", enabled=False)
-    ]
-    assert plan(logic.rename(active, "blue tag", NOW), activated, "drive") == [
+    assert plan_drive(active, activated) == []
+    assert plan_drive(logic.disable(active, NOW), activated) == [DrivePatch("u-1", "e0e03336", enabled=False)]
+    assert plan_drive(logic.rename(active, "blue tag", NOW), activated) == [
         DrivePatch("u-1", "e0e03336", name="blue tag")
     ]
 
@@ -105,7 +108,7 @@ def test_given_drive_mode_when_planning_then_reserve_activate_patch():
 def test_given_drive_mode_and_an_enabled_key_without_user_when_planning_then_refused():
     active = logic.enable(fleet_key(), NOW)
     with pytest.raises(SyncRefused, match="assign the key to a user"):
-        plan(active, PartnerView(reserved=True), "drive")
+        plan_drive(active, PartnerView(reserved=True))
 
 
 # --- EMP ------------------------------------------------------------------------------------------
@@ -164,26 +167,6 @@ def test_given_a_created_key_when_disabled_lost_and_enabled_then_put_disable_and
     assert store.items["3633E0E0"].sync_state is SyncState.SYNCED
 
 
-def test_given_an_emp_key_in_stock_when_inserted_then_no_call_and_synced(partner, client):
-    store = MemoryKeys()
-    key = stored(store, make_key())
-    result = sync_stream_record(None, key.to_item(), store=store, client=client, mode="emp", now=NOW)
-    assert result.calls == ()
-    assert not partner.calls
-    assert store.items[key.uid].sync_state is SyncState.SYNCED
-
-
-def test_given_a_sync_outcome_write_when_its_stream_record_arrives_then_it_is_skipped(partner, client):
-    store = MemoryKeys()
-    key = stored(store, logic.enable(make_key(), NOW))
-    after = key.model_copy(update={"sync_state": SyncState.SYNCED, "partner": PartnerView(key_id="x")})
-    result = sync_stream_record(
-        key.to_item(), after.to_item(), store=store, client=client, mode="emp", now=NOW
-    )
-    assert result.outcome == "skipped"
-    assert not partner.calls
-
-
 def test_given_409_and_plugsurfing_lists_our_key_reversed_when_created_then_adopted_not_an_error(
     partner, client
 ):
@@ -235,31 +218,14 @@ def test_given_429_with_retry_after_when_created_then_the_client_waits_and_succe
     assert create.call_count == 2
 
 
-def test_given_plugsurfing_keeps_failing_when_synced_then_retried_by_the_stream_and_error_when_exhausted(
+def test_given_503_after_the_client_retries_when_created_then_a_temporary_failure_with_no_progress(
     partner, client
 ):
-    store = MemoryKeys()
-    stored(store, logic.enable(make_key(), NOW))
+    key = logic.enable(make_key(), NOW)
     partner.post(EMP_KEYS).respond(503, json={"message": "Internal server error"})
-    with pytest.raises(TemporarySyncFailure):
-        run(store, client, max_attempts=2)
-    first = store.items["3633E0E0"]
-    assert (first.sync_state, first.sync_attempts) == (SyncState.PENDING, 1)
-    assert "retrying" in (first.sync_error or "")
-    with pytest.raises(TemporarySyncFailure):
-        run(store, client, max_attempts=2)
-    exhausted = store.items["3633E0E0"]
-    assert exhausted.sync_state is SyncState.ERROR
-    assert "gave up after 2 attempts" in (exhausted.sync_error or "")
-
-
-def test_given_a_failed_key_when_plugsurfing_recovers_then_synced_and_the_error_is_cleared(partner, client):
-    store = MemoryKeys()
-    stored(store, logic.enable(make_key(), NOW).model_copy(update={"sync_error": "x", "sync_attempts": 3}))
-    partner.post(EMP_KEYS).respond(200, json=LISTED)
-    run(store, client)
-    key = store.items["3633E0E0"]
-    assert (key.sync_state, key.sync_error, key.sync_attempts) == (SyncState.SYNCED, None, 0)
+    with pytest.raises(TemporarySyncFailure, match="Plugsurfing unavailable") as failure:
+        EmpKeyPartner(client).apply(EmpCreate(), key, key.partner)
+    assert failure.value.partner == PartnerView()
 
 
 def test_given_400_when_created_then_error_on_the_key_without_retry(partner, client):
@@ -269,18 +235,6 @@ def test_given_400_when_created_then_error_on_the_key_without_retry(partner, cli
     assert run(store, client).outcome == "error"
     assert create.call_count == 1
     assert "keyIdentifier invalid" in (store.items["3633E0E0"].sync_error or "")
-
-
-def test_given_a_deleted_enabled_key_when_its_remove_record_arrives_then_disabled_at_plugsurfing(
-    partner, client
-):
-    key = logic.enable(make_key(), NOW).model_copy(
-        update={"partner": PartnerView(key_id="e0e03336", enabled=True)}
-    )
-    disable = partner.put(f"{EMP_KEYS}/e0e03336/disable").respond(200, json=LISTED)
-    result = sync_stream_record(key.to_item(), None, store=MemoryKeys(), client=client, mode="emp", now=NOW)
-    assert result.outcome == "synced"
-    assert disable.called
 
 
 # --- Drive ----------------------------------------------------------------------------------------
@@ -314,7 +268,7 @@ def test_given_a_new_physical_key_in_drive_mode_when_inserted_then_reserved_litt
     store = MemoryKeys()
     key = stored(store, drive_key())
     reserve = partner.post("/v1/charging-keys/reservations").respond(201)
-    sync_stream_record(None, key.to_item(), store=store, client=client, mode="drive", now=NOW)
+    sync_stream_record(None, key.to_item(), deps(store, client, "drive"))
     assert body(reserve.calls.last) == {"uid": "7d009d67181896", "visualNumber": REFERENCE, "type": "CARD"}
     assert store.items[DRIVE_UID].partner.reserved
 

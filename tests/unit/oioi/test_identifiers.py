@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 from backbone.oioi.identifiers import (
     UID_LENGTHS,
-    InvalidEvcoId,
     InvalidEvseId,
     InvalidKeyIdentifier,
     InvalidUid,
@@ -19,7 +18,6 @@ from backbone.oioi.identifiers import (
     key_identifier_to_uid,
     normalise_uid,
     uid_to_key_identifier,
-    validate_evco_id,
     validate_evse_id,
 )
 
@@ -68,7 +66,6 @@ def test_given_non_evse_ids_when_validated_then_the_error_names_the_value(value:
 )
 def test_given_glossary_evco_ids_when_validated_then_they_pass(value: str) -> None:
     assert is_evco_id(value)
-    assert validate_evco_id(value) == value
 
 
 @pytest.mark.parametrize(
@@ -83,8 +80,6 @@ def test_given_glossary_evco_ids_when_validated_then_they_pass(value: str) -> No
 )
 def test_given_non_glossary_evco_ids_when_validated_then_they_are_rejected(value: str) -> None:
     assert not is_evco_id(value)
-    with pytest.raises(InvalidEvcoId, match="is not an EVCO ID"):
-        validate_evco_id(value)
 
 
 @pytest.mark.parametrize(

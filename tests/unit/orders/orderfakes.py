@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import httpx
 
 from backbone.keys.errors import ConcurrentModification, OutOfStock
-from backbone.keys.logic import new_key
+from backbone.keys.lifecycle import new_key
 from backbone.keys.models import ChargingKey, KeyState, PartnerView, SyncState
 from backbone.observability import metrics
 from backbone.orders.errors import LeaseLost, OrderNotFound, RecordBusy

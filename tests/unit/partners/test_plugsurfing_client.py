@@ -246,8 +246,9 @@ def test_given_an_order_when_assigning_it_then_the_singular_order_path_is_posted
 def test_given_a_complete_session_when_read_then_energy_price_and_balance_are_typed(
     partner: respx.MockRouter, client: PlugsurfingClient
 ) -> None:
-    partner.get("/emp/v1/sessions/LWO89J3mDJr").mock(return_value=httpx.Response(200, json=COMPLETE_SESSION))
-    session = client.emp_get_session("LWO89J3mDJr")
+    answer = httpx.Response(200, json=COMPLETE_SESSION)
+    partner.get("/v1/users/u1/sessions/LWO89J3mDJr").mock(return_value=answer)
+    session = client.get_session("u1", "LWO89J3mDJr")
     assert session.session_status is SessionStatus.COMPLETE
     assert session.balance_status is BalanceStatus.PAID
     assert session.energy is not None
@@ -258,6 +259,21 @@ def test_given_a_complete_session_when_read_then_energy_price_and_balance_are_ty
     assert session.duration == "PT15M"
     assert session.payment_method == "EXTERNAL"
     assert session.start_time == datetime(2022, 2, 18, 10, 41, 39, 148000, tzinfo=UTC)
+
+
+def test_given_a_session_read_as_data_then_it_is_the_partners_json_as_received_in_either_api(
+    partner: respx.MockRouter, client: PlugsurfingClient
+) -> None:
+    body = {**COMPLETE_SESSION, "vendorExtra": {"kept": True}}
+    partner.get("/emp/v1/sessions/LWO89J3mDJr").mock(return_value=httpx.Response(200, json=body))
+    partner.get("/v1/users/u1/sessions/LWO89J3mDJr").mock(return_value=httpx.Response(200, json=body))
+    partner.post("/v1/users/u1/sessions/history").mock(
+        return_value=httpx.Response(200, json={"sessions": [body, "not a session"]})
+    )
+
+    assert client.emp_get_session_data("LWO89J3mDJr") == body
+    assert client.get_session_data("u1", "LWO89J3mDJr") == body
+    assert client.session_history_data("u1") == [body]
 
 
 def test_given_unknown_session_states_when_read_then_they_map_to_unknown_instead_of_failing(

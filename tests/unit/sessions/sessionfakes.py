@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
+
+from fakes.sessions import InMemorySessionStore, RecordingCdrs, RecordingEvents, RecordingExecutions
 
 from backbone.keys.models import ChargingKey
 from backbone.oioi.identifiers import normalise_uid, uid_to_key_identifier
-from backbone.sessions.commands import CommandDependencies, submit_start
-from backbone.sessions.memory import InMemorySessionStore, RecordingCdrs, RecordingEvents, RecordingExecutions
+from backbone.sessions.commands import DriveStarts, EmpStarts, submit_start
 from backbone.sessions.models import PartnerMode, SessionRecord, StartRequest
-from backbone.sessions.poller import TaskDependencies
-from backbone.sessions.ports import ObservedSession
+from backbone.sessions.ports import ApiDependencies, ObservedSession, TaskDependencies
 from backbone.sessions.schedule import PollPolicy
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+Deps = TypeVar("Deps", TaskDependencies, ApiDependencies)
+
+
+def clocked(deps: Deps, now: datetime) -> Deps:
+    """`deps` with a clock stopped at `now`."""
+    return replace(deps, clock=lambda: now)
 
 
 def at(seconds: float) -> datetime:
@@ -74,6 +81,12 @@ class ScriptedPartner:
             raise self.stop_error
         self.stops.append(str(record.session_id))
 
+    def can_find_started(self, record: SessionRecord) -> bool:
+        return record.mode == "drive"  # as the partner adapters: only Drive has a session history
+
+    def find_started(self, record: SessionRecord) -> list[ObservedSession]:
+        return []
+
 
 class OurKeys:
     """The charging-keys table as a session start reads it: one key, UID E0E03336 (its key
@@ -104,13 +117,14 @@ class World:
         self.mode = mode
         self.tasks = TaskDependencies(self.store, self.partner, self.events, self.cdrs, self.policy)
         self.keys = OurKeys()
-        self.commands = CommandDependencies(self.store, self.partner, self.executions, mode, self.keys)
+        starts = EmpStarts(self.keys) if mode == "emp" else DriveStarts()
+        self.commands = ApiDependencies(self.store, self.partner, self.executions, starts)
 
     def request(self, request_id: str = "req-1", when: datetime = T0) -> SessionRecord:
         """A start request accepted by the internal API (record REQUESTED, execution started)."""
         fields = {"userId": "ourTestUser"} if self.mode == "drive" else {"keyIdentifier": "3633e0e0"}
         request = StartRequest.model_validate({"requestId": request_id, "connectorId": "conn-1", **fields})
-        record, _ = submit_start(request, self.commands, when)
+        record, _ = submit_start(request, clocked(self.commands, when))
         return record
 
     def record(self, request_id: str = "req-1") -> SessionRecord:

@@ -9,17 +9,18 @@ from datetime import datetime
 
 import httpx
 import pytest
-from sessionfakes import T0, ScriptedPartner, World, partner_session
+from fakes.sessions import InMemorySessionStore, RecordingCdrs, RecordingEvents, RecordingExecutions
+from sessionfakes import T0, ScriptedPartner, World, clocked, partner_session
 
 from backbone.partners.http import ApiKeyAuth, PartnerHttpClient
 from backbone.partners.plugsurfing import PlugsurfingClient
 from backbone.partners.retry import RetryPolicy
-from backbone.sessions.commands import CommandDependencies, request_stop, submit_start
+from backbone.sessions.commands import DriveStarts, request_stop, submit_start
 from backbone.sessions.errors import SessionFinished, StartOutcomeUnknown
-from backbone.sessions.gateways import PlugsurfingSessions
-from backbone.sessions.memory import InMemorySessionStore, RecordingCdrs, RecordingEvents, RecordingExecutions
 from backbone.sessions.models import StartRequest, Status
-from backbone.sessions.poller import TaskDependencies, poll_session, start_session
+from backbone.sessions.partner import plugsurfing_sessions
+from backbone.sessions.poller import poll_session, start_session
+from backbone.sessions.ports import ApiDependencies, TaskDependencies
 from backbone.sessions.schedule import PollPolicy
 from simulator import DEFAULT_API_KEY, ManualClock, PlugsurfingSimulator
 
@@ -38,18 +39,22 @@ class DriveWorld:
             retry_policy=RetryPolicy.no_retry(),
             transport=httpx.WSGITransport(app=sim.app),
         )
-        self.partner = PlugsurfingSessions(client)
+        self.partner = plugsurfing_sessions(client)
         self.store = InMemorySessionStore()
         self.cdrs = RecordingCdrs()
-        self.tasks = TaskDependencies(self.store, self.partner, RecordingEvents(), self.cdrs, PollPolicy())
-        self.commands = CommandDependencies(self.store, self.partner, RecordingExecutions(), "drive")
+        self.tasks = TaskDependencies(
+            self.store, self.partner, RecordingEvents(), self.cdrs, PollPolicy(), clock=clock.now
+        )
+        self.commands = ApiDependencies(
+            self.store, self.partner, RecordingExecutions(), DriveStarts(), clock=clock.now
+        )
 
     def now(self) -> datetime:
         return self.clock.now()
 
     def submit(self, request_id: str = "r-1") -> None:
         request = StartRequest(request_id=request_id, connector_id=CONNECTOR, user_id=USER)
-        submit_start(request, self.commands, self.now())
+        submit_start(request, self.commands)
 
     def wait(self, answer: dict[str, object]) -> None:
         self.clock.advance(float(answer["waitSeconds"]))  # type: ignore[arg-type]
@@ -76,7 +81,7 @@ def poll_until_finished(drive: DriveWorld, request_id: str = "r-1") -> int:
     """Polls (each after its wait) until the poller says the session is finished."""
     for polls in range(1, 20):
         try:
-            drive.wait(poll_session(request_id, drive.tasks, drive.now()))
+            drive.wait(poll_session(request_id, drive.tasks))
         except SessionFinished:
             return polls
     raise AssertionError("never finished")
@@ -88,11 +93,11 @@ def test_given_a_drive_start_whose_answer_is_lost_then_the_session_is_found_adop
     drive.sim.lose_start_answers(CONNECTOR, status=502)
     drive.submit()
 
-    looking = start_session("r-1", drive.tasks, drive.now())
+    looking = start_session("r-1", drive.tasks)
     drive.wait(looking)
-    adopted = poll_session("r-1", drive.tasks, drive.now())
+    adopted = poll_session("r-1", drive.tasks)
     [started] = drive.sim_sessions()
-    stopped = request_stop("r-1", drive.commands, drive.now())
+    stopped = request_stop("r-1", drive.commands)
     drive.clock.advance(5)
     poll_until_finished(drive)
 
@@ -115,9 +120,9 @@ def test_given_a_drive_start_that_never_reached_the_partner_then_it_is_recorded_
     drive.sim.add_fault(kind="status", status=502, path="/drive/v1/users/*/sessions/start", retry_after=None)
     drive.submit()
 
-    start_session("r-1", drive.tasks, drive.now())
+    start_session("r-1", drive.tasks)
     drive.clock.advance(PollPolicy().poll_start_timeout)
-    poll_session("r-1", drive.tasks, drive.now())
+    poll_session("r-1", drive.tasks)
     drive.clock.advance(PollPolicy().poll_late_start_window)
 
     record = drive.store.get("r-1")
@@ -126,7 +131,7 @@ def test_given_a_drive_start_that_never_reached_the_partner_then_it_is_recorded_
     assert record.status == Status.FAILED_TO_START
     assert "none was started" in (record.history[-1].note or "")
     with pytest.raises(SessionFinished):
-        poll_session("r-1", drive.tasks, drive.now())
+        poll_session("r-1", drive.tasks)
 
 
 def test_given_older_sessions_and_another_requests_session_on_the_connector_then_neither_is_adopted(
@@ -136,14 +141,14 @@ def test_given_older_sessions_and_another_requests_session_on_the_connector_then
     drive.clock.advance(600)
     drive.sim.lose_start_answers(CONNECTOR, status=502)
     drive.submit("r-1")
-    start_session("r-1", drive.tasks, drive.now())
+    start_session("r-1", drive.tasks)
     drive.sim.add_fault(kind="status", status=502, path="/drive/v1/users/*/sessions/start", retry_after=None)
     drive.submit("r-2")
-    start_session("r-2", drive.tasks, drive.now())
+    start_session("r-2", drive.tasks)
     drive.clock.advance(10)
 
-    poll_session("r-1", drive.tasks, drive.now())
-    poll_session("r-2", drive.tasks, drive.now())
+    poll_session("r-1", drive.tasks)
+    poll_session("r-2", drive.tasks)
 
     first, second = drive.store.get("r-1"), drive.store.get("r-2")
     assert first is not None
@@ -160,7 +165,7 @@ def test_given_an_emp_start_whose_failed_answer_names_a_session_then_that_sessio
     world = World(partner)
     world.request()
 
-    answer = start_session("req-1", world.tasks, T0)
+    answer = start_session("req-1", clocked(world.tasks, T0))
 
     assert answer["status"] == Status.STARTING
     assert world.record().session_id == "named-1"
@@ -175,7 +180,7 @@ def test_given_an_emp_start_with_an_unknown_outcome_and_no_id_then_a_person_is_a
     world.request()
 
     with pytest.raises(StartOutcomeUnknown, match="cannot list sessions by key or connector"):
-        start_session("req-1", world.tasks, T0)
+        start_session("req-1", clocked(world.tasks, T0))
 
     assert partner.starts == 1, "never sent twice"
 
@@ -192,6 +197,6 @@ def test_given_a_5xx_start_answer_carrying_a_session_id_then_the_gateway_passes_
     record = world.request()
 
     with pytest.raises(StartOutcomeUnknown) as unknown:
-        PlugsurfingSessions(client).start(record)
+        plugsurfing_sessions(client).start(record)
 
     assert unknown.value.session_id == "kept-1"

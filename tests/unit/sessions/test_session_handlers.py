@@ -10,7 +10,7 @@ from typing import Any
 import handler_session_api
 import handler_session_tasks
 import pytest
-from sessionfakes import ScriptedPartner, World, at, partner_session
+from sessionfakes import ScriptedPartner, World, at, clocked, partner_session
 
 from backbone.observability import metrics
 from backbone.sessions.errors import SessionFinished
@@ -24,6 +24,7 @@ ENV = {
     "SESSION_EVENT_BUS": "sessions",
     "CDR_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/CdrQueue",
     "PARTNER_MODE": "emp",
+    "CHARGING_KEYS_TABLE": "ChargingKeysTable",
 }
 
 
@@ -34,10 +35,12 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     load_settings.cache_clear()
     monkeypatch.setattr(metrics.provider, "namespace", "PlugsurfingBackboneTest")
     world = World(ScriptedPartner(partner_session("STARTED")))
-    monkeypatch.setattr(handler_session_api, "dependencies", lambda: world.commands)
-    monkeypatch.setattr(handler_session_api, "clock", lambda: at(0))
-    monkeypatch.setattr(handler_session_tasks, "task_dependencies", lambda settings: world.tasks)
-    monkeypatch.setattr(handler_session_tasks, "clock", lambda: at(1))
+    monkeypatch.setattr(
+        handler_session_api, "session_api_dependencies", lambda settings: clocked(world.commands, at(0))
+    )
+    monkeypatch.setattr(
+        handler_session_tasks, "session_tasks_dependencies", lambda settings: clocked(world.tasks, at(1))
+    )
     yield world
     load_settings.cache_clear()
 

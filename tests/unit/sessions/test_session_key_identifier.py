@@ -5,7 +5,7 @@ refused before any partner call."""
 from __future__ import annotations
 
 import pytest
-from sessionfakes import T0, OurKeys, World
+from sessionfakes import T0, OurKeys, World, clocked
 
 from backbone.sessions.commands import submit_start
 from backbone.sessions.errors import InvalidStartRequest
@@ -16,7 +16,7 @@ def start(world: World, key: str, request_id: str = "req-1") -> str | None:
     request = StartRequest.model_validate(
         {"requestId": request_id, "connectorId": "conn-1", "keyIdentifier": key}
     )
-    record, _ = submit_start(request, world.commands, T0)
+    record, _ = submit_start(request, clocked(world.commands, T0))
     return record.key_identifier
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from emfcapture import emitted
-from sessionfakes import ScriptedPartner, World, at, partner_session
+from sessionfakes import ScriptedPartner, World, at, clocked, partner_session
 
 from backbone.observability import metrics
 from backbone.sessions.errors import PartnerRetryable, SessionFinished
@@ -29,7 +29,7 @@ def started_world(*answers: dict[str, object] | Exception) -> World:
     """A session the partner accepted; its next polls get `answers`."""
     world = World(ScriptedPartner(*answers))
     world.request()
-    start_session("req-1", world.tasks, at(0))
+    start_session("req-1", clocked(world.tasks, at(0)))
     return world
 
 
@@ -45,7 +45,7 @@ def test_given_a_session_that_completes_when_polled_then_it_is_counted_once_as_e
     world = started_world(partner_session("COMPLETE", "PAID"))
 
     with pytest.raises(SessionFinished):
-        run_task(POLL, world.tasks, at(30))
+        run_task(POLL, clocked(world.tasks, at(30)))
 
     found = flushed(capsys)
     assert [dims["status"] for name, dims in found if name == "SessionsEnded"] == ["COMPLETE"]
@@ -57,7 +57,7 @@ def test_given_a_session_still_charging_when_polled_then_nothing_ended_and_no_si
 ) -> None:
     world = started_world(partner_session("STARTED"))
 
-    run_task(POLL, world.tasks, at(30))
+    run_task(POLL, clocked(world.tasks, at(30)))
 
     names = [name for name, _ in flushed(capsys)]
     assert "SessionsEnded" not in names
@@ -70,6 +70,6 @@ def test_given_the_partner_busy_when_polled_then_the_retry_signal_is_counted(
     world = started_world(PartnerRetryable("503 from the partner"))
 
     with pytest.raises(PartnerRetryable):
-        run_task(POLL, world.tasks, at(30))
+        run_task(POLL, clocked(world.tasks, at(30)))
 
     assert [name for name, _ in flushed(capsys)].count("SessionTaskSignals") == 1

@@ -8,11 +8,11 @@ from datetime import timedelta
 
 import pytest
 from pydantic import ValidationError
-from whitelist_fakes import CONFIG, NOW, PARTNER, MemoryAudit, MemoryKeys, RecordingSender, deps
+from whitelist_fakes import NOW, PARTNER, MemoryAudit, MemoryKeys, RecordingSender, deps
 
 from backbone.partners.errors import OioiRejected, PartnerUnavailable
-from backbone.whitelist.logic import IN_PROGRESS, LockHolder, push_whitelist
-from backbone.whitelist.models import LastSuccess, Outcome, PushRequest
+from backbone.whitelist.models import LastSuccess, LockHolder, Outcome, PushRequest
+from backbone.whitelist.push import IN_PROGRESS, push_whitelist
 
 SCHEDULE = PushRequest(trigger="schedule")
 
@@ -20,9 +20,7 @@ SCHEDULE = PushRequest(trigger="schedule")
 def run(keys: MemoryKeys, audit: MemoryAudit, sender: RecordingSender, request: PushRequest = SCHEDULE, **kw):
     return push_whitelist(
         request,
-        deps(keys, audit, sender),
-        CONFIG,
-        now=kw.get("now", NOW),
+        deps(keys, audit, sender, kw.get("now", NOW)),
         attempt_id=kw.get("id", str(uuid.uuid4())),
     )
 

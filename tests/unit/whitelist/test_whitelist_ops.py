@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from backbone.whitelist.models import Outcome, PushAttempt, PushRequest, SkippedUid
-from backbone.whitelist.ops import PushNotRun, describe, history_lines, invoke_push
+from bbctl.ops_whitelist import PushNotRun, describe, history_lines, invoke_push
 
 AT = datetime(2026, 3, 1, 3, 0, tzinfo=UTC)
 

@@ -12,10 +12,10 @@ from whitelist_fakes import NOW
 
 from backbone.partners.errors import PartnerError, ServerError
 from backbone.partners.factory import oioi_client
-from backbone.whitelist.logic import retry_due
 from backbone.whitelist.models import Outcome, PushAttempt
-from backbone.whitelist.service import rfid_client
+from backbone.whitelist.push import retry_due
 from backbone.whitelist.settings import WhitelistPushSettings
+from backbone.whitelist.wiring import rfid_client
 
 
 @dataclasses.dataclass

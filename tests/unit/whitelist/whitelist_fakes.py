@@ -1,4 +1,6 @@
-"""In-memory stand-ins for the key table, the audit table and the OIOI client (unit tests)."""
+"""In-memory stand-ins for the key table, the audit table and the OIOI client (unit tests). The
+client stand-in is wrapped in the real `OioiRfidSender`, so partner errors reach the push as they
+do in production."""
 
 from __future__ import annotations
 
@@ -9,17 +11,12 @@ from datetime import UTC, datetime, timedelta
 
 from backbone.partners.oioi_client import RfidPostOutcome
 from backbone.whitelist.guards import GuardPolicy
-from backbone.whitelist.logic import Dependencies, LockHolder, PushConfig
-from backbone.whitelist.models import LastSuccess, PushAttempt
+from backbone.whitelist.models import LastSuccess, LockHolder, PushAttempt
+from backbone.whitelist.partner import OioiRfidSender
+from backbone.whitelist.ports import WhitelistDependencies
 
 PARTNER = "partner-identifier-0001"
 NOW = datetime(2026, 3, 1, 3, 0, tzinfo=UTC)
-CONFIG = PushConfig(
-    partner_identifier=PARTNER,
-    policy=GuardPolicy(max_shrink=0.2, max_age=timedelta(hours=24)),
-    lock_ttl=timedelta(seconds=360),
-    page_size=2,
-)
 
 
 @dataclass
@@ -29,7 +26,7 @@ class MemoryKeys:
     uids: list[str] = field(default_factory=list)
     fail: Exception | None = None
 
-    def iter_whitelist_pages(self, now: datetime | None = None, page_size: int = 1000) -> Iterator[list[str]]:
+    def iter_whitelist_pages(self, now: datetime, page_size: int = 1000) -> Iterator[list[str]]:
         if self.fail is not None:
             raise self.fail
         for start in range(0, len(self.uids), page_size):
@@ -65,6 +62,9 @@ class MemoryAudit:
         with self._mutex:
             self.attempts.append(attempt)
 
+    def history(self, limit: int = 20) -> list[PushAttempt]:
+        return sorted(self.attempts, key=lambda attempt: attempt.key, reverse=True)[:limit]
+
     def record_sent(self, attempt: PushAttempt, uids: Iterable[str]) -> PushAttempt:
         stored = attempt.model_copy(update={"list_chunks": 1})
         with self._mutex:
@@ -94,5 +94,17 @@ class RecordingSender:
         return RfidPostOutcome(processed=len(sent), attempts=1, duration=0.012, code=0)
 
 
-def deps(keys: MemoryKeys, audit: MemoryAudit, sender: RecordingSender) -> Dependencies:
-    return Dependencies(keys=keys, audit=audit, sender=sender)
+def deps(
+    keys: MemoryKeys, audit: MemoryAudit, sender: RecordingSender, now: datetime = NOW
+) -> WhitelistDependencies:
+    """A push at `now`: shrink guard 20 %, heartbeat 24 h, pages of two UIDs."""
+    return WhitelistDependencies(
+        keys=keys,
+        audit=audit,
+        sender=OioiRfidSender(sender),  # type: ignore[arg-type]
+        partner_identifier=lambda: PARTNER,
+        policy=GuardPolicy(max_shrink=0.2, max_age=timedelta(hours=24)),
+        lock_ttl=timedelta(seconds=360),
+        page_size=2,
+        clock=lambda: now,
+    )

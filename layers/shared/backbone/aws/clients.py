@@ -5,6 +5,8 @@
   inside the caller's timeout.
 - `batch`: queues, streams, schedules and Step Functions tasks: more patience, five attempts,
   since a failure only means the record is delivered again later.
+- `best_effort`: bookkeeping beside a waiting caller (partner activity): one attempt, one second,
+  so it can never hold up an answer; what fails is logged and tried again later.
 
 boto3's standard retry mode backs off with jitter on throttling and 5xx in both. Every client
 honours AWS_ENDPOINT_URL (the local stack) like any boto3 client.
@@ -21,12 +23,15 @@ from botocore.config import Config
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
-Latency = Literal["api", "batch"]
+Latency = Literal["api", "batch", "best_effort"]
 
 CONFIGS: dict[Latency, Config] = {
     "api": Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 3}),
     "batch": Config(
         connect_timeout=5, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 5}
+    ),
+    "best_effort": Config(
+        connect_timeout=1, read_timeout=1, retries={"mode": "standard", "total_max_attempts": 1}
     ),
 }
 

@@ -1,6 +1,6 @@
 """Plugsurfing sessions for reconciliation: the Drive session history and a session by id.
 
-Read as the partner sent them (the client's `*_json` methods), for the same reason as the session
+Read as the partner sent them (the client's `*_data` methods), for the same reason as the session
 poller: a re-enqueued CDR must carry the partner's values, not our re-serialisation, so both
 copies of one CDR hash the same. Partner failures become `SessionUnavailable`.
 """
@@ -29,8 +29,8 @@ class EmpSessions:
             raise SessionUnavailable(f"Drive session {session_id} has no user id")
         try:
             if mode == "drive" and user_id:
-                return self.client.get_session_json(user_id, session_id)
-            return self.client.emp_get_session_json(session_id)
+                return self.client.get_session_data(user_id, session_id)
+            return self.client.emp_get_session_data(session_id)
         except PartnerError as error:
             raise SessionUnavailable(f"session {session_id}: {error}") from error
 
@@ -41,6 +41,6 @@ class DriveSessions(EmpSessions):
     def completed_sessions(self, user_id: str, limit: int) -> list[dict[str, Any]]:
         """`POST /v1/users/{userId}/sessions/history` with `sessionStatus: ["COMPLETE"]`."""
         try:
-            return self.client.session_history_json(user_id, ["COMPLETE"], limit)
+            return self.client.session_history_data(user_id, ["COMPLETE"], limit)
         except PartnerError as error:
             raise SessionUnavailable(f"session history of {user_id}: {error}") from error

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from backbone.errors import DomainError, NotFound
-from backbone.keys.models import ChargingKey
+from backbone.keys.models import ChargingKey, PartnerView
 from backbone.oioi.codes import ResultCode
 
 
@@ -47,3 +47,21 @@ class OutOfStock(DomainError):
         super().__init__(detail)
         self.claimed = list(claimed)
         self.missing = missing
+
+
+class SyncRefused(Exception):
+    """Plugsurfing refused for good, or the key cannot be synced as it is; retrying cannot help.
+    `partner` is what Plugsurfing holds after the calls that did succeed."""
+
+    def __init__(self, message: str, partner: PartnerView) -> None:
+        super().__init__(message)
+        self.partner = partner
+
+
+class TemporarySyncFailure(Exception):
+    """Plugsurfing was unavailable (after the client's retries); the stream should retry.
+    `partner` is what Plugsurfing holds after the calls that did succeed."""
+
+    def __init__(self, message: str, partner: PartnerView) -> None:
+        super().__init__(message)
+        self.partner = partner

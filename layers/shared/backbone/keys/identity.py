@@ -43,3 +43,9 @@ def find_our_key(identifier: str, keys: KeyLookup) -> ChargingKey | None:
         if key is not None:
             return key
     return None
+
+
+def identifier_forms(key: ChargingKey) -> set[str]:
+    """The key identifier as we send it (little-endian) and byte-reversed (the OIOI UID, lower):
+    Plugsurfing's lists echo either, so matching a listed key to ours accepts both."""
+    return {partner_key_identifier(key), key.key_identifier.lower(), key.uid.lower()}

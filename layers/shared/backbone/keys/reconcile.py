@@ -16,29 +16,17 @@ showed, and record the outcome on the key.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import Any, Literal
 
+from backbone.keys.errors import SyncRefused, TemporarySyncFailure
+from backbone.keys.identity import identifier_forms
 from backbone.keys.models import ChargingKey, PartnerView
-from backbone.keys.sync import (
-    PartnerMode,
-    SyncRefused,
-    TemporarySyncFailure,
-    identifier_forms,
-    sync_key,
-    wants_enabled,
-)
+from backbone.keys.plans import wants_enabled
+from backbone.keys.ports import KeyDependencies, ListedKey, Listing
+from backbone.keys.sync import sync_key
 from backbone.observability import MetricUnit, logger, metrics
-from backbone.partners.errors import NotFound
-from backbone.partners.pagination import iter_pages
-
-if TYPE_CHECKING:
-    from backbone.keys.store import KeyRepository
-    from backbone.partners.plugsurfing import PlugsurfingClient
-    from backbone.partners.schemas import EmpChargingKey, UserChargingKey
 
 DriftKind = Literal["MISSING", "ENABLED_MISMATCH", "UNKNOWN"]
 
@@ -65,6 +53,10 @@ class ReconcileReport:
 
     def count(self, kind: DriftKind) -> int:
         return sum(1 for drift in self.drifts if drift.kind == kind)
+
+    def answer(self) -> dict[str, Any]:
+        """The function's response: the summary and what the repair did."""
+        return {"summary": self.summary(), "repaired": self.repaired, "repairFailures": self.repair_failures}
 
     def summary(self) -> dict[str, int]:
         return {
@@ -93,104 +85,60 @@ class _Index:
         )
 
 
-def reconcile(
-    store: KeyRepository,
-    client: PlugsurfingClient,
-    mode: PartnerMode,
-    now: datetime,
-    *,
-    repair: bool = False,
-    page_size: int = 100,
-) -> ReconcileReport:
-    """Compare, report (log + metrics) and optionally repair."""
-    ours = list(store.iter_keys())
+def reconcile(deps: KeyDependencies, *, repair: bool | None = None) -> ReconcileReport:
+    """Compare, report (log + metrics) and repair when `repair` (default: `deps.repair`)."""
+    ours = list(deps.store.iter_keys())
     report = ReconcileReport(checked=len(ours))
-    if mode == "emp":
-        _compare_emp(ours, client, page_size, report)
-    else:
-        _compare_drive(ours, client, report)
-    if repair:
-        by_uid = {key.uid: key for key in ours}
-        for drift in report.drifts:
-            if drift.uid is None or drift.kind == "UNKNOWN":
-                continue
-            key = by_uid[drift.uid].model_copy(
-                update={"partner": _as_partner_showed(by_uid[drift.uid], drift)}
-            )
-            try:
-                result = sync_key(key, store, client, mode, now, page_size=page_size)
-            except (TemporarySyncFailure, SyncRefused) as error:
-                report.repair_failures[key.uid] = str(error)
-                continue
-            if result.outcome == "synced":
-                report.repaired.append(key.uid)
-            else:
-                report.repair_failures[key.uid] = result.error or result.outcome
+    for listing in deps.partner.listings(ours):
+        _compare(listing, report)
+    if deps.repair if repair is None else repair:
+        _repair(ours, deps, report)
     _publish(report)
     return report
 
 
-def _compare_emp(
-    ours: list[ChargingKey], client: PlugsurfingClient, page_size: int, report: ReconcileReport
-) -> None:
-    index = _Index(ours)
-    seen: dict[str, EmpChargingKey] = {}
-    for page in iter_pages(lambda cursor: client.charging_keys_page(cursor, page_size=page_size)):
+def _compare(listing: Listing, report: ReconcileReport) -> None:
+    index = _Index(listing.ours)
+    seen: dict[str, ListedKey] = {}
+    for page in listing.pages:
         report.partner_pages += 1
-        for listed in page.items:
+        for listed in page:
             report.partner_keys += 1
-            match = index.match(listed.key_identifier, listed.visual_number)
+            match = index.match(listed.identifier, listed.visual_number)
             if match is None:
                 report.drifts.append(
                     Drift(
                         "UNKNOWN",
-                        listed.key_identifier,
+                        listed.identifier,
                         listed.visual_number,
                         partner_enabled=listed.enabled,
-                        owner_id=listed.fleet_id,
+                        owner_id=listed.owner_id,
                     )
                 )
             else:
                 seen[match.uid] = listed
-    for key in ours:
+    for key in listing.ours:
         _compare_one(key, seen.get(key.uid), report)
 
 
-def _compare_drive(ours: list[ChargingKey], client: PlugsurfingClient, report: ReconcileReport) -> None:
-    by_user: dict[str, list[ChargingKey]] = defaultdict(list)
-    for key in ours:
-        if key.owner_type == "user" and key.owner_id:
-            by_user[key.owner_id].append(key)
-    for user_id, keys in sorted(by_user.items()):
-        report.partner_pages += 1
+def _repair(ours: list[ChargingKey], deps: KeyDependencies, report: ReconcileReport) -> None:
+    by_uid = {key.uid: key for key in ours}
+    for drift in report.drifts:
+        if drift.uid is None or drift.kind == "UNKNOWN":
+            continue
+        key = by_uid[drift.uid].model_copy(update={"partner": _as_partner_showed(by_uid[drift.uid], drift)})
         try:
-            physical = [k for k in client.list_user_charging_keys(user_id) if not k.is_virtual]
-        except NotFound:
-            physical = []  # the user is unknown there: every key we want enabled is missing
-        index = _Index(keys)
-        seen: dict[str, UserChargingKey] = {}
-        for listed in physical:
-            report.partner_keys += 1
-            match = index.match(listed.key_id, listed.reference_id)
-            if match is None:
-                report.drifts.append(
-                    Drift(
-                        "UNKNOWN",
-                        listed.key_id,
-                        listed.reference_id,
-                        partner_enabled=listed.enabled,
-                        owner_id=user_id,
-                    )
-                )
-            else:
-                seen[match.uid] = listed
-        for key in keys:
-            _compare_one(key, seen.get(key.uid), report)
+            result = sync_key(key, deps)
+        except (TemporarySyncFailure, SyncRefused) as error:
+            report.repair_failures[key.uid] = str(error)
+            continue
+        if result.outcome == "synced":
+            report.repaired.append(key.uid)
+        else:
+            report.repair_failures[key.uid] = result.error or result.outcome
 
 
-def _compare_one(
-    key: ChargingKey, listed: EmpChargingKey | UserChargingKey | None, report: ReconcileReport
-) -> None:
+def _compare_one(key: ChargingKey, listed: ListedKey | None, report: ReconcileReport) -> None:
     want = wants_enabled(key)
     if listed is None:
         if want:

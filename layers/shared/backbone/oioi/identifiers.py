@@ -48,10 +48,6 @@ class InvalidEvseId(InvalidIdentifier):
     pass
 
 
-class InvalidEvcoId(InvalidIdentifier):
-    pass
-
-
 # --- EVSE ID / EVCO ID -------------------------------------------------------------------------
 
 
@@ -89,15 +85,6 @@ def is_evco_id(value: str) -> bool:
     """Glossary EVCO ID: country(2), EMP(3), id(6), check digit or X; `*` or `-` separators
     optional."""
     return _EVCO_ID.fullmatch(value) is not None
-
-
-def validate_evco_id(value: str) -> str:
-    if not is_evco_id(value):
-        raise InvalidEvcoId(
-            f"{value!r} is not an EVCO ID: expected country(2)[*-]EMP(3)[*-]id(6)[*-]check(digit or X), "
-            "e.g. 'DE*8PS*123456*7'"
-        )
-    return value
 
 
 def is_contract_id(value: str) -> bool:

@@ -31,7 +31,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 from backbone.errors import DomainError
-from backbone.keys import logic as key_logic
+from backbone.keys import lifecycle as key_logic
 from backbone.keys.errors import OutOfStock
 from backbone.keys.models import ChargingKey, KeyState, SyncState
 from backbone.observability import MetricUnit, bind_correlation, logger, metrics
@@ -57,7 +57,7 @@ from backbone.orders.redelivery import lease_owner, redelivered_later
 from backbone.orders.statuses import Handling, handling_of, is_known, normalised
 
 if TYPE_CHECKING:
-    from backbone.keys.store import KeyRepository
+    from backbone.keys.ports import KeyRepository
     from backbone.partners.schemas import EmpOrder
 
 
@@ -109,7 +109,7 @@ def hand_over(key: ChargingKey, order_id: str, fleet_id: str, now: datetime) -> 
         return key
     if key.state is KeyState.RESERVED or (key.state is KeyState.ASSIGNED and ours):
         assigned = key_logic.assign(key, fleet_id, "fleet", now)
-        return key_logic.enable(assigned, now, partner_mode="emp")
+        return key_logic.enable(assigned, now)
     raise NotFulfillable(
         f"key {key.uid} ({key.visual_number}) is {key.state} for {key.owner_type}:{key.owner_id}; "
         "it cannot be handed to the order's fleet"

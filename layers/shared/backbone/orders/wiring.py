@@ -8,7 +8,7 @@ from datetime import timedelta
 from functools import cache, partial
 
 from backbone.aws.clients import client, table
-from backbone.keys.store import KeyStore
+from backbone.keys.wiring import key_store
 from backbone.orders.aws import DynamoDriveOrderStore, DynamoOrderStore, SqsQueue
 from backbone.orders.partner import DriveOrders, EmpOrders
 from backbone.orders.ports import (
@@ -64,7 +64,7 @@ def order_crawl_dependencies(settings: OrderCrawlSettings) -> CrawlDependencies:
 def order_fulfil_dependencies(settings: OrderFulfilSettings) -> FulfilDependencies:
     return FulfilDependencies(
         orders=DynamoOrderStore(table(settings.orders_table)),
-        keys=KeyStore(table(settings.charging_keys_table)),
+        keys=key_store(settings.charging_keys_table),
         feed=EmpOrders(plugsurfing_client(settings, RETRY_POLICY)),
         redelivery=_queue(settings.order_queue_url),
         lease=timedelta(seconds=settings.order_lease_seconds),

@@ -10,28 +10,12 @@ Metrics (namespace of the stack, `service` partner-health):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from backbone.observability import MetricUnit, logger, metrics, put_breakdown_metrics
-from backbone.partner_health.rule import PartnerActivity, PartnerHealth, watched_health
-
-
-class ActivityReader(Protocol):
-    def list_all(self) -> list[PartnerActivity]: ...
-
-
-class ActivePartners(Protocol):
-    def active_partner_ids(self) -> Iterable[str]: ...
-
-
-@dataclass(frozen=True)
-class HealthDependencies:
-    activity: ActivityReader
-    partners: ActivePartners
-    period: timedelta
+from backbone.partner_health.ports import HealthDependencies
+from backbone.partner_health.rule import PartnerHealth, watched_health
 
 
 @dataclass(frozen=True)
@@ -46,20 +30,20 @@ class HealthReport:
         return {"watched": len(self.partners), "silent": self.silent}
 
 
-def partner_health(dependencies: HealthDependencies, now: datetime) -> HealthReport:
+def partner_health(dependencies: HealthDependencies) -> HealthReport:
     return HealthReport(
         watched_health(
             dependencies.activity.list_all(),
             dependencies.partners.active_partner_ids(),
-            now,
+            dependencies.clock(),
             dependencies.period,
         )
     )
 
 
-def check_partners(dependencies: HealthDependencies, now: datetime) -> HealthReport:
+def check_partners(dependencies: HealthDependencies) -> HealthReport:
     """Compute every watched partner's health and send it as metrics."""
-    report = partner_health(dependencies, now)
+    report = partner_health(dependencies)
     for health in report.partners:
         for family in health.families:
             put_breakdown_metrics(

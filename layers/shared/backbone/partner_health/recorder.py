@@ -8,15 +8,10 @@ back. Whatever goes wrong here is logged and forgotten: a partner's answer never
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
 
 from backbone.observability import logger
+from backbone.partner_health.ports import ActivityWriter
 from backbone.partner_health.rule import Family, due, family_of
-
-
-class ActivityWriter(Protocol):
-    def record(self, partner_id: str, family: Family, at: datetime) -> None:
-        """Store `at` as the family's last-seen time unless a later one is stored."""
 
 
 class ActivityRecorder:

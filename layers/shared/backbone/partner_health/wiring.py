@@ -6,13 +6,12 @@ from collections.abc import Iterable
 from datetime import timedelta
 from functools import cache
 
-import boto3
-
+from backbone.aws import clients
 from backbone.observability import logger
-from backbone.partner_health.check import HealthDependencies
+from backbone.partner_health.aws import DynamoPartnerActivity, recording_client
+from backbone.partner_health.ports import HealthDependencies
 from backbone.partner_health.recorder import DISABLED, ActivityRecorder
 from backbone.partner_health.settings import PartnerActivitySettings, PartnerHealthSettings
-from backbone.partner_health.store import DynamoPartnerActivity, recording_client
 from backbone.receiver.aws import DynamoPartnerAccess
 from backbone.settings import load_settings
 
@@ -41,7 +40,7 @@ class ActiveKeyOwners:
 
 @cache
 def health_dependencies(settings: PartnerHealthSettings) -> HealthDependencies:
-    client = boto3.client("dynamodb")
+    client = clients.client("dynamodb")
     return HealthDependencies(
         activity=DynamoPartnerActivity(client, settings.partner_activity_table),
         partners=ActiveKeyOwners(DynamoPartnerAccess(client, settings.partners_table)),

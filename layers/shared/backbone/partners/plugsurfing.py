@@ -193,11 +193,8 @@ class PlugsurfingClient:
         """Only remotely started sessions can be stopped remotely."""
         self.emp_http.request("POST", f"/sessions/{_segment(session_id)}/stop", idempotent=True)
 
-    def emp_get_session(self, session_id: str) -> Session:
-        return Session.model_validate(self.emp_get_session_json(session_id))
-
-    def emp_get_session_json(self, session_id: str) -> dict[str, Any]:
-        """The session object exactly as the partner sent it (a CDR keeps the partner's values)."""
+    def emp_get_session_data(self, session_id: str) -> dict[str, Any]:
+        """The session as received (the CDR of a session carries the partner's own values)."""
         return _object(self.emp_http.request("GET", f"/sessions/{_segment(session_id)}").data)
 
     # --- Drive: users and their charging keys -----------------------------------------------------
@@ -285,10 +282,10 @@ class PlugsurfingClient:
         return SessionStarted.model_validate(data)
 
     def get_session(self, user_id: str, session_id: str) -> Session:
-        return Session.model_validate(self.get_session_json(user_id, session_id))
+        return Session.model_validate(self.get_session_data(user_id, session_id))
 
-    def get_session_json(self, user_id: str, session_id: str) -> dict[str, Any]:
-        """The session object exactly as the partner sent it (a CDR keeps the partner's values)."""
+    def get_session_data(self, user_id: str, session_id: str) -> dict[str, Any]:
+        """The session as received (the CDR of a session carries the partner's own values)."""
         path = f"/v1/users/{_segment(user_id)}/sessions/{_segment(session_id)}"
         return _object(self.http.request("GET", path).data)
 
@@ -301,25 +298,21 @@ class PlugsurfingClient:
         self, user_id: str, statuses: Iterable[SessionStatus | str] | None = None, limit: int = 50
     ) -> list[Session]:
         """A user's sessions, optionally only those in `statuses`."""
-        return _SESSIONS.validate_python(self._history(user_id, statuses, limit))
+        return _SESSIONS.validate_python(self.session_history_data(user_id, statuses, limit))
 
-    def session_history_json(
+    def session_history_data(
         self, user_id: str, statuses: Iterable[SessionStatus | str] | None = None, limit: int = 50
     ) -> list[dict[str, Any]]:
-        """`session_history` with each session object exactly as the partner sent it."""
-        sessions = self._history(user_id, statuses, limit)
-        if not isinstance(sessions, list):
-            return []
-        return [session for session in sessions if isinstance(session, dict)]
-
-    def _history(self, user_id: str, statuses: Iterable[SessionStatus | str] | None, limit: int) -> Any:
+        """`session_history` as received: each session a JSON object (anything else is left out)."""
         if limit < 1:
             raise ValueError("limit must be positive")
         body: dict[str, Any] = {"limit": limit}
         if statuses is not None:
             body["sessionStatus"] = [str(status) for status in statuses]
         path = f"/v1/users/{_segment(user_id)}/sessions/history"
-        return _object(self.http.request("POST", path, json=body, idempotent=True).data).get("sessions", [])
+        data = _object(self.http.request("POST", path, json=body, idempotent=True).data)
+        sessions = data.get("sessions")
+        return [item for item in sessions if isinstance(item, dict)] if isinstance(sessions, list) else []
 
     # --- Geosearch (Drive `/v1/...`; the same paths under the EMP base, seed 001) --------------
 

@@ -9,7 +9,6 @@ from functools import cache, partial
 
 from backbone.aws import clients
 from backbone.aws.clients import client
-from backbone.partner_health.wiring import activity_recorder
 from backbone.receiver.aws import DynamoChargingKeys, DynamoPartnerAccess, DynamoStations, LazyCdrQueue
 from backbone.receiver.ports import AuthorizerDependencies, Dependencies
 from backbone.receiver.settings import OioiAuthorizerSettings, OioiReceiverSettings
@@ -25,16 +24,18 @@ def oioi_authorizer_dependencies(settings: OioiAuthorizerSettings) -> Authorizer
 
 @cache
 def oioi_receiver_dependencies(settings: OioiReceiverSettings) -> Dependencies:
+    # Imported here: partner health is the receiver's, not on the authorizer's cold-start path.
+    from backbone.partner_health.wiring import activity_recorder  # noqa: PLC0415
+
+    def note_activity(partner_id: str, message: str, at: datetime) -> None:
+        activity_recorder().note(partner_id, message, at)  # looked up per call: tests swap it
+
     return Dependencies(
         charging_keys=DynamoChargingKeys(_dynamodb, settings.charging_keys_table),
         cdr_queue=LazyCdrQueue(_sqs, settings.cdr_queue_url),
         stations=DynamoStations(_dynamodb, settings.stations_table),
-        on_accepted=_note_activity,
+        on_accepted=note_activity,
     )
-
-
-def _note_activity(partner_id: str, message: str, at: datetime) -> None:
-    activity_recorder().note(partner_id, message, at)
 
 
 def forget() -> None:

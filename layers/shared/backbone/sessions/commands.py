@@ -11,10 +11,9 @@ every `poll_stop_wait` seconds, and stops the old one, which may be in a Wait of
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
-from backbone.keys.identity import KeyLookup, find_our_key, partner_key_identifier
+from backbone.keys.identity import find_our_key, partner_key_identifier
 from backbone.observability import logger
 from backbone.sessions.errors import (
     InvalidStartRequest,
@@ -24,20 +23,36 @@ from backbone.sessions.errors import (
     SessionUnknown,
 )
 from backbone.sessions.models import FINAL_STATUSES, PartnerMode, SessionRecord, StartRequest, Status
-from backbone.sessions.ports import Executions, PartnerSessions, SessionStore
+from backbone.sessions.ports import ApiDependencies, KeyLookup, SessionStore
 
 STOP_EXECUTION_SUFFIX = ".stop"
 _SAVE_ATTEMPTS = 3
 
 
-@dataclass(frozen=True)
-class CommandDependencies:
-    store: SessionStore
-    partner: PartnerSessions
-    executions: Executions
-    mode: PartnerMode
-    keys: KeyLookup | None = None
-    """Our charging keys (EMP: a start names one of them)."""
+class DriveStarts:
+    """Drive mode: a start names the user it charges (`userId`)."""
+
+    mode: PartnerMode = "drive"
+
+    def prepare(self, request: StartRequest) -> StartRequest:
+        if not request.user_id:
+            raise InvalidStartRequest("userId is required in drive mode")
+        return request
+
+
+class EmpStarts:
+    """EMP mode: a start names one of our charging keys (`keyIdentifier`), sent to the partner in
+    the one form the EMP API documents."""
+
+    mode: PartnerMode = "emp"
+
+    def __init__(self, keys: KeyLookup) -> None:
+        self.keys = keys
+
+    def prepare(self, request: StartRequest) -> StartRequest:
+        if not request.key_identifier:
+            raise InvalidStartRequest("keyIdentifier is required in emp mode")
+        return with_partner_key(request, self.keys)
 
 
 def execution_input(request_id: str) -> dict[str, str]:
@@ -45,19 +60,14 @@ def execution_input(request_id: str) -> dict[str, str]:
     return {"requestId": request_id}
 
 
-def submit_start(
-    request: StartRequest, deps: CommandDependencies, now: datetime
-) -> tuple[SessionRecord, bool]:
+def submit_start(request: StartRequest, deps: ApiDependencies) -> tuple[SessionRecord, bool]:
     """Record the request and start its execution. Returns the record and whether it is new;
     a repeat returns the first request's record and starts nothing new."""
-    missing = request.missing_for(deps.mode)
-    if missing:
-        raise InvalidStartRequest(f"{missing} is required in {deps.mode} mode")
-    if deps.mode == "emp":
-        request = with_partner_key(request, deps.keys)
+    request = deps.starts.prepare(request)
+    now = deps.clock()
     record = SessionRecord(
         request_id=request.request_id,
-        mode=deps.mode,
+        mode=deps.starts.mode,
         connector_id=request.connector_id,
         user_id=request.user_id,
         key_identifier=request.key_identifier,
@@ -85,12 +95,12 @@ def submit_start(
     return record, created
 
 
-def with_partner_key(request: StartRequest, keys: KeyLookup | None) -> StartRequest:
+def with_partner_key(request: StartRequest, keys: KeyLookup) -> StartRequest:
     """The request with `keyIdentifier` in the one form the EMP API documents (hex little-endian),
     derived from our key, which the client may name by UID or key identifier. A key we do not
     have is refused here rather than passed on for Plugsurfing to guess at."""
     named = request.key_identifier or ""
-    key = find_our_key(named, keys) if keys is not None else None
+    key = find_our_key(named, keys)
     if key is None:
         raise InvalidStartRequest(
             f"keyIdentifier {named!r} is not one of our charging keys: name it by its UID "
@@ -103,11 +113,11 @@ def find_session(identifier: str, store: SessionStore) -> SessionRecord:
     """By our request id, or by the partner's session id."""
     record = store.get(identifier) or store.find_by_session_id(identifier)
     if record is None:
-        raise SessionUnknown(f"no session {identifier}")
+        raise SessionUnknown(identifier)
     return record
 
 
-def request_stop(identifier: str, deps: CommandDependencies, now: datetime) -> SessionRecord:
+def request_stop(identifier: str, deps: ApiDependencies) -> SessionRecord:
     """Remote stop, then poll soon. Stopping a finished session changes nothing (and asking the
     partner to stop a stopped session is harmless, says the spec, so repeats are fine)."""
     record = find_session(identifier, deps.store)
@@ -121,7 +131,7 @@ def request_stop(identifier: str, deps: CommandDependencies, now: datetime) -> S
     name = f"{record.request_id}{STOP_EXECUTION_SUFFIX}"
     follower = deps.executions.arn_for(name)
     original = deps.executions.arn_for(record.request_id)
-    record = _mark_stop_requested(deps.store, record, follower, now)
+    record = _mark_stop_requested(deps.store, record, follower, deps.clock())
     deps.executions.start(name, execution_input(record.request_id))
     # Every time, not only the first: a repeat then finishes a hand-over that failed half-way.
     deps.executions.stop(original, cause="superseded by a stop request")

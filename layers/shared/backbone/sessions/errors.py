@@ -2,7 +2,12 @@
 
 The class names of the first group are part of the state machine's contract: a Lambda task that
 raises one reports its class name as the error, and `session_poller.asl.json` retries or catches
-by that name. Rename one only together with the ASL (tests/unit/sessions/test_asl.py checks).
+by that name. Rename one only together with the ASL (tests/unit/sessions/test_session_asl.py
+checks).
+
+Two "not found"s, because the state machine and the API act on them differently:
+`SessionNotFound` (the partner answered 404 for a session it gave us: the ASL's NotFound state)
+and `SessionUnknown` (we have no record under that id: 404 from the API, a failed task).
 """
 
 from __future__ import annotations
@@ -24,12 +29,13 @@ class SessionTimedOut(Exception):
 
 
 class SessionNotFound(Exception):
-    """The partner answered 404 for a session it gave us; recorded as NOT_FOUND, execution fails."""
+    """The partner answered 404 for a session it gave us: the partner adapter raises it, the poll
+    records NOT_FOUND and raises it again, and the execution fails."""
 
 
 class PartnerRetryable(Exception):
-    """The partner is busy or failing (429, 5xx, timeout) and the call is safe to repeat: the
-    ASL `Retry` backs off and runs the task again."""
+    """The partner (or the CDR queue) is busy or failing (429, 5xx, timeout) and the call is safe
+    to repeat: the ASL `Retry` backs off and runs the task again."""
 
 
 class StartOutcomeUnknown(Exception):
@@ -48,10 +54,6 @@ class SessionRecordConflict(Exception):
     poller during a hand-over); the ASL retries the task, which re-reads it."""
 
 
-class SessionRecordMissing(Exception):
-    """A task ran for a request id that has no record: the execution was started by hand."""
-
-
 # --- Raised by the internal API ------------------------------------------------------------------
 
 
@@ -66,7 +68,12 @@ class RequestIdConflict(DomainError):
 
 
 class SessionUnknown(DomainNotFound):
-    """No session under this request id or partner session id."""
+    """No session record under `identifier` (our request id, or the partner's session id): 404
+    from the API; a task that meets it (an execution started by hand) fails and is recorded."""
+
+    def __init__(self, identifier: str) -> None:
+        super().__init__(f"no session {identifier}")
+        self.identifier = identifier
 
 
 class SessionNotStarted(DomainError):
@@ -85,10 +92,6 @@ class PartnerBusy(DomainError):
     """The partner is busy or failing; the caller may retry (HTTP 503)."""
 
     http_status = 503
-
-
-class PartnerSessionGone(Exception):
-    """The partner answered 404 for the session (or its user)."""
 
 
 class StartRefused(Exception):

@@ -1,4 +1,4 @@
-"""Session records, start requests and status-change events (shared by logic, store and API).
+"""Session records, start requests and status-change events (shared by logic, adapters and API).
 
 Attribute names are camelCase on the wire and in DynamoDB (aliases), snake_case in Python.
 """
@@ -73,14 +73,6 @@ class StartRequest(BaseModel):
     key_identifier: str | None = Field(default=None, min_length=1, max_length=128)  # EMP
     # Who asked (IAM principal or "sqs"); set by the handler, never by the body.
     requested_by: str | None = Field(default=None, exclude=True)
-
-    def missing_for(self, mode: PartnerMode) -> str | None:
-        """The field this partner mode needs but the request lacks, if any."""
-        if mode == "drive" and not self.user_id:
-            return "userId"
-        if mode == "emp" and not self.key_identifier:
-            return "keyIdentifier"
-        return None
 
 
 class HistoryEntry(_Model):

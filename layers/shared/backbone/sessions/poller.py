@@ -12,7 +12,6 @@ repeats them rather than losing them (consumers see at-least-once delivery, with
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -20,15 +19,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from backbone.cdr.envelope import CdrEnvelope
+from backbone.errors import TemporaryFailure
 from backbone.observability import MetricUnit, bind_correlation, logger, metrics, put_breakdown_metrics
 from backbone.sessions.errors import (
     PartnerRetryable,
-    PartnerSessionGone,
     SessionFinished,
     SessionNotFound,
     SessionRecordConflict,
-    SessionRecordMissing,
     SessionTimedOut,
+    SessionUnknown,
     StartOutcomeUnknown,
     StartRefused,
 )
@@ -40,7 +39,7 @@ from backbone.sessions.models import (
     StatusChanged,
     charge_fingerprint,
 )
-from backbone.sessions.ports import CdrSink, EventPublisher, ObservedSession, PartnerSessions, SessionStore
+from backbone.sessions.ports import ObservedSession, SessionStore, TaskDependencies
 from backbone.sessions.schedule import PollPolicy, PollState, next_wait
 
 CDR_SOURCE = "drive-api"  # CdrEnvelope's name for the Drive/EMP REST APIs (both modes)
@@ -48,16 +47,6 @@ _PARTNER_STATUSES = frozenset({Status.STARTING, Status.STARTED, Status.FAILED, S
 _ERROR_TEXT_LIMIT = 1000
 # Where a session ends up (FAILED_TO_START may still turn STARTED late): `SessionsEnded` by status.
 _END_STATUSES = FINAL_STATUSES | {Status.COMPLETE, Status.FAILED_TO_START}
-
-
-@dataclass(frozen=True)
-class TaskDependencies:
-    store: SessionStore
-    partner: PartnerSessions
-    events: EventPublisher
-    cdrs: CdrSink
-    policy: PollPolicy
-    cdr_partner_id: str = "plugsurfing"
 
 
 class TaskInput(BaseModel):
@@ -76,28 +65,29 @@ class TaskInput(BaseModel):
 ASL_SIGNALS = (SessionFinished, SessionTimedOut, SessionNotFound, PartnerRetryable, SessionRecordConflict)
 
 
-def run_task(task: TaskInput, deps: TaskDependencies, now: datetime) -> dict[str, Any]:
+def run_task(task: TaskInput, deps: TaskDependencies) -> dict[str, Any]:
     """Dispatch one task of the state machine."""
     try:
         if task.action == "start":
-            return start_session(task.request_id, deps, now)
+            return start_session(task.request_id, deps)
         if task.action == "poll":
-            return poll_session(task.request_id, deps, now)
-        return record_failure(task.request_id, task.error or {}, deps, now)
+            return poll_session(task.request_id, deps)
+        return record_failure(task.request_id, task.error or {}, deps)
     except ASL_SIGNALS:
         metrics.add_metric(name="SessionTaskSignals", unit=MetricUnit.Count, value=1)
         raise
 
 
-def start_session(request_id: str, deps: TaskDependencies, now: datetime) -> dict[str, Any]:
+def start_session(request_id: str, deps: TaskDependencies) -> dict[str, Any]:
     """Remote start, then record the partner's session id as STARTING.
 
     When the record already has a session id - a retried start, or the execution a stop request
     hands over to - the session is polled instead: starting twice could charge twice.
     """
+    now = deps.clock()
     record = _load(deps.store, request_id)
     if record.session_id is not None:
-        return poll_session(request_id, deps, now)
+        return _poll(request_id, deps, now)
     try:
         session_id = deps.partner.start(record)
     except StartRefused as refused:
@@ -125,8 +115,12 @@ def start_session(request_id: str, deps: TaskDependencies, now: datetime) -> dic
     return _continue(started, now, deps.policy)
 
 
-def poll_session(request_id: str, deps: TaskDependencies, now: datetime) -> dict[str, Any]:
+def poll_session(request_id: str, deps: TaskDependencies) -> dict[str, Any]:
     """Get the session from the partner, record what changed, decide when to look again."""
+    return _poll(request_id, deps, deps.clock())
+
+
+def _poll(request_id: str, deps: TaskDependencies, now: datetime) -> dict[str, Any]:
     record = _load(deps.store, request_id)
     if finished(record, now, deps.policy):
         raise SessionFinished(f"session already {record.status}")
@@ -135,7 +129,7 @@ def poll_session(request_id: str, deps: TaskDependencies, now: datetime) -> dict
         return _look_for_session(record, deps, now)
     try:
         observed = deps.partner.get(record)
-    except PartnerSessionGone as gone:
+    except SessionNotFound as gone:
         missing = record.with_change(
             now, status=Status.NOT_FOUND, note="partner answered 404 for the session"
         )
@@ -178,7 +172,7 @@ def _start_outcome_unknown(
         bind_correlation(session_id=unknown.session_id)
         _commit(deps, record, named)
         return _continue(named, now, deps.policy)
-    if record.mode != "drive":
+    if not deps.partner.can_find_started(record):
         raise StartOutcomeUnknown(
             f"{unknown}; the EMP API cannot list sessions by key or connector, so whether one "
             f"started on {record.connector_id} must be checked at Plugsurfing"
@@ -237,14 +231,13 @@ def _look_for_session(record: SessionRecord, deps: TaskDependencies, now: dateti
     return _continue(record, now, deps.policy)
 
 
-def record_failure(
-    request_id: str, error: dict[str, Any], deps: TaskDependencies, now: datetime
-) -> dict[str, Any]:
+def record_failure(request_id: str, error: dict[str, Any], deps: TaskDependencies) -> dict[str, Any]:
     """The ASL's Catch landed here: write the error into the record (never a silent stop).
 
     A COMPLETE session keeps its status (only the balance follow-up failed); any other becomes
     ERROR. Returns normally so the execution can go on to its Fail state.
     """
+    now = deps.clock()
     detail = _error_detail(error)
     metrics.add_metric(name="SessionFailuresRecorded", unit=MetricUnit.Count, value=1)
     record = deps.store.get(request_id)
@@ -337,7 +330,12 @@ def _with_cdr(
         raw=observed.raw,
         user_id=record.user_id,  # Drive: makes the CDR findable by driver; EMP has none
     )
-    deps.cdrs.send(envelope)
+    try:
+        deps.cdrs.send(envelope)
+    except TemporaryFailure as error:
+        # Nothing was queued and the record is not written: the ASL's Retry runs the poll again,
+        # which sends the CDR again.
+        raise PartnerRetryable(f"the CDR queue did not take the CDR: {error}") from error
     metrics.add_metric(name="SessionCdrsSent", unit=MetricUnit.Count, value=1)
     note = "CDR sent" if record.cdr_fingerprint is None else "CDR re-sent: the partner changed the charge"
     return record.with_change(now, note=note, cdr_sent_at=now, cdr_fingerprint=fingerprint)
@@ -362,7 +360,7 @@ def _commit(deps: TaskDependencies, before: SessionRecord, after: SessionRecord)
 def _load(store: SessionStore, request_id: str) -> SessionRecord:
     record = store.get(request_id)
     if record is None:
-        raise SessionRecordMissing(f"no session record for request {request_id}")
+        raise SessionUnknown(request_id)
     bind_correlation(session_id=record.session_id)  # the partner's id, once remote start answered
     return record
 

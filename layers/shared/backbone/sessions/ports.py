@@ -1,13 +1,22 @@
-"""The small interfaces session logic works through; AWS and HTTP implementations live in
-`store.py` and `gateways.py`, in-memory fakes in the tests."""
+"""The narrow interfaces session logic works through, and the dependency bundles of the two
+functions. AWS implementations live in `aws.py`, Plugsurfing ones in `partner.py`, the start
+rules of each partner mode in `commands.py`; `wiring.py` picks and builds them; in-memory fakes
+live in the tests."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from backbone.cdr.envelope import CdrEnvelope
-from backbone.sessions.models import SessionRecord, StatusChanged
+from backbone.keys.models import ChargingKey
+from backbone.sessions.models import PartnerMode, SessionRecord, StartRequest, StatusChanged
+from backbone.sessions.schedule import PollPolicy
+from backbone.timeutil import utc_now
+
+Clock = Callable[[], datetime]
 
 
 class SessionStore(Protocol):
@@ -50,10 +59,12 @@ class ObservedSession:
 
 
 class PartnerSessions(Protocol):
-    """Remote start, session by id, remote stop (Drive or EMP, per the record's mode).
+    """Remote start, session by id, remote stop, in the partner mode of each record (Drive or
+    EMP: one adapter per mode, `partner.py`).
 
-    Raises `PartnerRetryable` when a repeat is safe and may succeed, `PartnerSessionGone` on 404,
-    `StartRefused` / `StartOutcomeUnknown` for a start that failed for good / maybe happened."""
+    Raises `PartnerRetryable` when a repeat is safe and may succeed, `SessionNotFound` on 404 for
+    the session, `StartRefused` / `StartOutcomeUnknown` for a start that failed for good / maybe
+    happened, `PartnerRefused` / `PartnerBusy` for a stop."""
 
     def start(self, record: SessionRecord) -> str: ...
 
@@ -61,18 +72,43 @@ class PartnerSessions(Protocol):
 
     def stop(self, record: SessionRecord) -> None: ...
 
+    def can_find_started(self, record: SessionRecord) -> bool:
+        """Whether `find_started` can look for the record's session (Drive: the user's session
+        history; the EMP API has no search, only a session by its id)."""
+        ...
+
     def find_started(self, record: SessionRecord) -> list[ObservedSession]:
         """Sessions the partner has for the record's user and connector that started at or after
         its remote start (oldest first): where a start with an unknown outcome may have gone.
-        Drive only (session history); raises `PartnerRetryable` when the partner is busy."""
+        Raises `PartnerRetryable` when the partner is busy."""
         ...
+
+
+class StartRules(Protocol):
+    """What a start request needs in the API's partner mode (`commands.DriveStarts`, `EmpStarts`)."""
+
+    @property
+    def mode(self) -> PartnerMode: ...
+
+    def prepare(self, request: StartRequest) -> StartRequest:
+        """The request as the partner takes it; `InvalidStartRequest` when it lacks what this mode
+        needs."""
+        ...
+
+
+class KeyLookup(Protocol):
+    """Our charging keys, read by UID (EMP: a start names one of them)."""
+
+    def get(self, uid: str) -> ChargingKey | None: ...
 
 
 class EventPublisher(Protocol):
     def publish(self, change: StatusChanged) -> None: ...
 
 
-class CdrSink(Protocol):
+class CdrQueue(Protocol):
+    """The CDR queue; a failure is a `TemporaryFailure` (`backbone.aws.cdr_queue`)."""
+
     def send(self, envelope: CdrEnvelope) -> None: ...
 
 
@@ -90,3 +126,27 @@ class Executions(Protocol):
     def stop(self, execution_arn: str, cause: str) -> None:
         """Stop a running execution; a finished or unknown one is fine."""
         ...
+
+
+@dataclass(frozen=True)
+class TaskDependencies:
+    """The state machine's tasks (SessionTasksFunction)."""
+
+    store: SessionStore
+    partner: PartnerSessions
+    events: EventPublisher
+    cdrs: CdrQueue
+    policy: PollPolicy
+    cdr_partner_id: str = "plugsurfing"
+    clock: Clock = utc_now
+
+
+@dataclass(frozen=True)
+class ApiDependencies:
+    """The internal API and the start queue (SessionApiFunction)."""
+
+    store: SessionStore
+    partner: PartnerSessions
+    executions: Executions
+    starts: StartRules
+    clock: Clock = utc_now

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Self
+
+from pydantic import Field, model_validator
 
 from backbone.sessions.schedule import PollPolicy
 from backbone.settings import PlugsurfingApiSettings
@@ -15,6 +17,12 @@ class SessionApiSettings(PlugsurfingApiSettings):
     session_state_machine_arn: str = Field(pattern=r"^arn:[^:]+:states:[^:]*:[^:]*:stateMachine:.+$")
     charging_keys_table: str | None = Field(default=None, min_length=1)
     """EMP mode: a start names one of our keys (looked up here to derive its keyIdentifier)."""
+
+    @model_validator(mode="after")
+    def _keys_in_emp_mode(self) -> Self:
+        if self.partner_mode == "emp" and self.charging_keys_table is None:
+            raise ValueError("CHARGING_KEYS_TABLE is required in emp mode: a start names one of our keys")
+        return self
 
 
 class SessionTasksSettings(PlugsurfingApiSettings, PollPolicy):

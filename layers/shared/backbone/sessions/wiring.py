@@ -1,26 +1,20 @@
-"""Build the session capability's dependencies from settings, once per process (warm invocations
-reuse clients and connections). Handlers call these; tests pass fakes to the logic instead."""
+"""Build the session functions' dependencies from settings, once per process (warm invocations
+reuse clients and connections): the one place that builds clients and tables and picks the
+partner mode's adapters. Handlers call these; tests pass fakes to the logic instead."""
 
 from __future__ import annotations
 
 from functools import cache
 
-import boto3
-
-from backbone.keys.store import KeyStore
+from backbone.aws import clients
+from backbone.aws.cdr_queue import SqsCdrQueue
+from backbone.keys.aws import KeyStore
 from backbone.partners.factory import API_RETRY, NO_RETRY, plugsurfing_client
-from backbone.partners.retry import RetryPolicy
-from backbone.sessions.commands import CommandDependencies
-from backbone.sessions.gateways import (
-    EventBridgePublisher,
-    PlugsurfingSessions,
-    SqsCdrSink,
-    StepFunctionsExecutions,
-)
-from backbone.sessions.poller import TaskDependencies
+from backbone.sessions.aws import DynamoSessionStore, EventBridgePublisher, StepFunctionsExecutions
+from backbone.sessions.commands import DriveStarts, EmpStarts
+from backbone.sessions.partner import plugsurfing_sessions
+from backbone.sessions.ports import ApiDependencies, StartRules, TaskDependencies
 from backbone.sessions.settings import SessionApiSettings, SessionTasksSettings
-from backbone.sessions.store import DynamoSessionStore
-from backbone.settings import PlugsurfingApiSettings
 
 # Tasks: no retries inside the Lambda, the ASL's Retry backs off (no Lambda time spent asleep).
 TASK_RETRY_POLICY = NO_RETRY
@@ -28,30 +22,28 @@ TASK_RETRY_POLICY = NO_RETRY
 API_RETRY_POLICY = API_RETRY
 
 
-def _partner(settings: PlugsurfingApiSettings, policy: RetryPolicy) -> PlugsurfingSessions:
-    return PlugsurfingSessions(plugsurfing_client(settings, policy))
-
-
 @cache
-def task_dependencies(settings: SessionTasksSettings) -> TaskDependencies:
+def session_tasks_dependencies(settings: SessionTasksSettings) -> TaskDependencies:
     return TaskDependencies(
-        store=DynamoSessionStore(boto3.resource("dynamodb").Table(settings.sessions_table)),
-        partner=_partner(settings, TASK_RETRY_POLICY),
-        events=EventBridgePublisher(boto3.client("events"), settings.session_event_bus),
-        cdrs=SqsCdrSink(boto3.client("sqs"), settings.cdr_queue_url),
+        store=DynamoSessionStore(clients.table(settings.sessions_table, "batch")),
+        partner=plugsurfing_sessions(plugsurfing_client(settings, TASK_RETRY_POLICY)),
+        events=EventBridgePublisher(clients.client("events", "batch"), settings.session_event_bus),
+        cdrs=SqsCdrQueue(clients.client("sqs", "batch"), settings.cdr_queue_url),
         policy=settings.policy(),
         cdr_partner_id=settings.cdr_partner_id,
     )
 
 
 @cache
-def command_dependencies(settings: SessionApiSettings) -> CommandDependencies:
-    return CommandDependencies(
-        store=DynamoSessionStore(boto3.resource("dynamodb").Table(settings.sessions_table)),
-        partner=_partner(settings, API_RETRY_POLICY),
-        executions=StepFunctionsExecutions(boto3.client("stepfunctions"), settings.session_state_machine_arn),
-        mode=settings.partner_mode,
-        keys=KeyStore(boto3.resource("dynamodb").Table(settings.charging_keys_table))
-        if settings.charging_keys_table
-        else None,
+def session_api_dependencies(settings: SessionApiSettings) -> ApiDependencies:
+    starts: StartRules = DriveStarts()
+    if settings.partner_mode == "emp" and settings.charging_keys_table:  # required in EMP mode
+        starts = EmpStarts(KeyStore(clients.table(settings.charging_keys_table, "api")))
+    return ApiDependencies(
+        store=DynamoSessionStore(clients.table(settings.sessions_table, "api")),
+        partner=plugsurfing_sessions(plugsurfing_client(settings, API_RETRY_POLICY)),
+        executions=StepFunctionsExecutions(
+            clients.client("stepfunctions", "api"), settings.session_state_machine_arn
+        ),
+        starts=starts,
     )

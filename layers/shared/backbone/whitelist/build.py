@@ -38,14 +38,6 @@ def _uid_bytes(record: bytes) -> bytes:
     return hexlify(record[: record[_DATA] // 2]).upper()
 
 
-def whitelist_sha256(uids: Iterable[str]) -> str:
-    """SHA-256 of the sorted UIDs joined by newlines: the list's identity in the audit."""
-    digest = hashlib.sha256()
-    for index, uid in enumerate(uids):
-        digest.update(b"\n" + uid.encode() if index else uid.encode())
-    return digest.hexdigest()
-
-
 @dataclass(frozen=True)
 class BuiltWhitelist:
     """The complete request body (`{"rfid-post": {...}}`, compact UTF-8 JSON) and its facts."""

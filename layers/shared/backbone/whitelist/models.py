@@ -6,6 +6,7 @@ CLI exactly what was stored in WhitelistAuditTable.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
@@ -112,3 +113,33 @@ class PushAttempt(BaseModel):
     """Stored chunks of the sent UID list (SENT only; `bbctl whitelist show <time> --uids`)."""
     last_success_age_seconds: float | None = Field(default=None, alias="lastSuccessAgeSeconds")
     """Age of the last successful push once this attempt ended (0 after a SENT)."""
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds the push lock (WhitelistAuditTable `LOCK`/`PUSH`) and until when."""
+
+    owner: str
+    trigger: str
+    acquired_at: datetime
+    expires_at: datetime
+
+
+class RfidPostFailed(Exception):
+    """rfid-post failed for good (after the client's retries): the receiver keeps its previous
+    whitelist. Carries what the audit records: attempts, time taken, OIOI result code, status."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        attempts: int,
+        duration: float,
+        result_code: int | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+        self.duration = duration
+        self.result_code = result_code
+        self.status = status

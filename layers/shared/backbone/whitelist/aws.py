@@ -1,4 +1,4 @@
-"""WhitelistAuditTable (template: WhitelistAuditTable, pk/sk strings, TTL on `expiresAt`).
+"""`AuditLog` on WhitelistAuditTable (template: WhitelistAuditTable, pk/sk strings, TTL on `expiresAt`).
 
 Items:
 - `PUSH` / `<time>#<attempt>`: one per attempt (`PushAttempt`), newest last; `bbctl whitelist
@@ -16,18 +16,19 @@ import zlib
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from boto3.dynamodb.conditions import Key
 from boto3.dynamodb.types import Binary
 from botocore.exceptions import ClientError
 
+from backbone.aws import clients
+from backbone.aws.attributes import plain
+from backbone.aws.clients import Latency
+from backbone.aws.errors import is_condition_failed
 from backbone.aws.pages import items
 from backbone.timeutil import from_storage, to_storage
-from backbone.whitelist.logic import LockHolder
-from backbone.whitelist.models import LastSuccess, PushAttempt
+from backbone.whitelist.models import LastSuccess, LockHolder, PushAttempt
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -38,18 +39,17 @@ LOCK_KEY = {"pk": "LOCK", "sk": "PUSH"}
 LIST_PREFIX = "LIST#"
 CHUNK_BYTES = 350_000
 _TIME_FIELDS = ("at", "previousAt")
-_CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 class AuditStore:
-    """`AuditLog` on DynamoDB (boto3 resource API)."""
+    """`AuditLog` on a DynamoDB `Table` (`backbone.aws.clients.table`)."""
 
     def __init__(self, table: Table) -> None:
         self.table = table
 
     @classmethod
-    def for_table(cls, table_name: str, *, session: boto3.Session | None = None) -> AuditStore:
-        return cls((session or boto3.Session()).resource("dynamodb").Table(table_name))
+    def for_table(cls, table_name: str, latency: Latency = "batch") -> AuditStore:
+        return cls(clients.table(table_name, latency))
 
     # --- lock ------------------------------------------------------------------------------------
 
@@ -70,7 +70,7 @@ class AuditStore:
                 ExpressionAttributeValues={":now": int(now.timestamp())},
             )
         except ClientError as error:
-            if _code(error) != _CONDITION_FAILED:
+            if not is_condition_failed(error):
                 raise
             item = self.table.get_item(Key=LOCK_KEY, ConsistentRead=True).get("Item") or {}
             return LockHolder(
@@ -91,7 +91,7 @@ class AuditStore:
                 ExpressionAttributeValues={":owner": owner},
             )
         except ClientError as error:
-            if _code(error) != _CONDITION_FAILED:
+            if not is_condition_failed(error):
                 raise
 
     # --- attempts --------------------------------------------------------------------------------
@@ -166,12 +166,6 @@ class AuditStore:
         return items(self.table.query, KeyConditionExpression=condition)
 
 
-@cache
-def audit_store(table_name: str) -> AuditStore:
-    """One store per table and process (warm invocations reuse the connection pool)."""
-    return AuditStore.for_table(table_name)
-
-
 def _attempt_item(attempt: PushAttempt) -> dict[str, Any]:
     data = attempt.model_dump(by_alias=True, mode="json", exclude_none=True)
     data.pop("key")
@@ -195,16 +189,6 @@ def _to_item(data: dict[str, Any]) -> dict[str, Any]:
 
 def _from_item(item: dict[str, Any]) -> dict[str, Any]:
     """DynamoDB values -> model input: Decimals back to int/float."""
-    data: dict[str, Any] = json.loads(json.dumps(item, default=_number))
+    data: dict[str, Any] = plain(item)
     data.pop("pk", None)
     return data
-
-
-def _number(value: object) -> int | float:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))

@@ -1,12 +1,13 @@
 """In-memory stand-ins for the session ports, with the same semantics as the AWS ones (version
-check, conditional insert). For unit tests and the benchmark, which run the real logic without
-AWS; never wired into a function."""
+check, conditional insert, a queue that can be down). For unit tests and the benchmark, which run
+the real logic without AWS."""
 
 from __future__ import annotations
 
 import threading
 from typing import Any
 
+from backbone.aws.cdr_queue import CdrQueueUnavailable
 from backbone.cdr.envelope import CdrEnvelope
 from backbone.sessions.errors import SessionRecordConflict
 from backbone.sessions.models import SessionRecord, StatusChanged
@@ -54,12 +55,16 @@ class RecordingEvents:
 
 
 class RecordingCdrs:
-    """`CdrSink` keeping what was sent."""
+    """`CdrQueue` keeping what was sent; the next `unavailable` sends fail as SQS's would."""
 
     def __init__(self) -> None:
         self.sent: list[CdrEnvelope] = []
+        self.unavailable = 0
 
     def send(self, envelope: CdrEnvelope) -> None:
+        if self.unavailable:
+            self.unavailable -= 1
+            raise CdrQueueUnavailable("the CDR could not be queued; please retry")
         self.sent.append(envelope)
 
 

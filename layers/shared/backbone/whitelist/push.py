@@ -7,73 +7,18 @@ back; a crash in between leaves a lock that expires after the function's timeout
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
 from backbone.observability import logger
-from backbone.partners.errors import PartnerError
-from backbone.partners.oioi_client import RfidPostOutcome
 from backbone.timeutil import to_storage
 from backbone.whitelist.build import BuiltWhitelist, build_whitelist
-from backbone.whitelist.guards import Action, GuardPolicy, Verdict, evaluate
-from backbone.whitelist.models import LastSuccess, Outcome, PushAttempt, PushRequest
+from backbone.whitelist.guards import Action, Verdict, evaluate
+from backbone.whitelist.models import LastSuccess, Outcome, PushAttempt, PushRequest, RfidPostFailed
+from backbone.whitelist.ports import AuditLog, WhitelistDependencies
 
 IN_PROGRESS = "push already in progress"
-
-
-class WhitelistSource(Protocol):
-    """The keys to whitelist now, one page of stored UIDs at a time (KeyStore)."""
-
-    def iter_whitelist_pages(
-        self, now: datetime | None = None, page_size: int = 1000
-    ) -> Iterator[list[str]]: ...
-
-
-@dataclass(frozen=True)
-class LockHolder:
-    owner: str
-    trigger: str
-    acquired_at: datetime
-    expires_at: datetime
-
-
-class AuditLog(Protocol):
-    """The audit table: attempts, the last success, and the push lock (store.AuditStore)."""
-
-    def acquire_lock(self, owner: str, trigger: str, now: datetime, ttl: timedelta) -> LockHolder | None:
-        """Take the lock; None when taken, else who holds it."""
-        ...
-
-    def release_lock(self, owner: str) -> None: ...
-    def last_success(self) -> LastSuccess | None: ...
-    def record(self, attempt: PushAttempt) -> None: ...
-    def record_sent(self, attempt: PushAttempt, uids: Iterable[str]) -> PushAttempt:
-        """Store a SENT attempt with its UID list and make it the last success."""
-        ...
-
-
-class RfidSender(Protocol):
-    """OioiClient.post_rfids: retries, Retry-After, typed errors (OioiRejected for a non-0xx code)."""
-
-    def post_rfids(self, rfids: Iterable[str], partner_identifier: str) -> RfidPostOutcome: ...
-
-
-@dataclass(frozen=True)
-class PushConfig:
-    partner_identifier: str
-    policy: GuardPolicy
-    lock_ttl: timedelta
-    """Longer than the function timeout: a running push can never lose its lock."""
-    page_size: int = 1000
-
-
-@dataclass(frozen=True)
-class Dependencies:
-    keys: WhitelistSource
-    audit: AuditLog
-    sender: RfidSender
 
 
 def attempt_key(now: datetime, attempt_id: str) -> str:
@@ -81,10 +26,9 @@ def attempt_key(now: datetime, attempt_id: str) -> str:
     return f"{to_storage(now)}#{attempt_id[:8]}"
 
 
-def push_whitelist(
-    request: PushRequest, deps: Dependencies, config: PushConfig, *, now: datetime, attempt_id: str
-) -> PushAttempt:
+def push_whitelist(request: PushRequest, deps: WhitelistDependencies, *, attempt_id: str) -> PushAttempt:
     """Run one attempt and return its audit record (also stored)."""
+    now = deps.clock()
     base: dict[str, Any] = {
         "key": attempt_key(now, attempt_id),
         "at": now,
@@ -94,7 +38,7 @@ def push_whitelist(
         "reason": request.reason,
         "requested_by": request.requested_by,
     }
-    holder = deps.audit.acquire_lock(attempt_id, request.trigger, now, config.lock_ttl)
+    holder = deps.audit.acquire_lock(attempt_id, request.trigger, now, deps.lock_ttl)
     if holder is not None:
         attempt = PushAttempt(
             **base,
@@ -106,19 +50,18 @@ def push_whitelist(
         deps.audit.record(attempt)
         return attempt
     try:
-        return _push_locked(request, deps, config, now, base)
+        return _push_locked(request, deps, now, base)
     finally:
         deps.audit.release_lock(attempt_id)
 
 
 def _push_locked(
-    request: PushRequest, deps: Dependencies, config: PushConfig, now: datetime, base: dict[str, Any]
+    request: PushRequest, deps: WhitelistDependencies, now: datetime, base: dict[str, Any]
 ) -> PushAttempt:
     last = deps.audit.last_success()
+    partner_identifier = deps.partner_identifier()
     try:
-        built = build_whitelist(
-            deps.keys.iter_whitelist_pages(now, config.page_size), config.partner_identifier
-        )
+        built = build_whitelist(deps.keys.iter_whitelist_pages(now, deps.page_size), partner_identifier)
     except Exception as error:  # the read failed: audit it, then let the invocation fail (retried)
         deps.audit.record(
             PushAttempt(
@@ -131,7 +74,7 @@ def _push_locked(
         )
         raise
     verdict = evaluate(
-        built.count, built.sha256, last, now=now, override=request.override, policy=config.policy
+        built.count, built.sha256, last, now=now, override=request.override, policy=deps.policy
     )
     facts = base | _facts(built, last, verdict)
     if verdict.action is not Action.SEND:
@@ -144,15 +87,15 @@ def _push_locked(
         deps.audit.record(attempt)
         return attempt
     try:
-        sent = deps.sender.post_rfids(built.uids(), config.partner_identifier)
-    except PartnerError as error:
-        logger.warning("rfid-post failed", extra={"status": error.status, "code": error.oioi_code})
+        sent = deps.sender.post_rfids(built.uids(), partner_identifier)
+    except RfidPostFailed as error:
+        logger.warning("rfid-post failed", extra={"status": error.status, "code": error.result_code})
         attempt = PushAttempt(
             **facts,
             outcome=Outcome.FAILED,
             message=f"rfid-post failed after {error.attempts} attempt(s); the receiver keeps its "
             "previous whitelist",
-            result_code=error.oioi_code,
+            result_code=error.result_code,
             attempts=error.attempts,
             duration_ms=round(error.duration * 1000, 1),
             error=str(error)[:1000],

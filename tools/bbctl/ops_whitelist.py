@@ -9,9 +9,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from backbone.timeutil import to_storage
-from backbone.whitelist.logic import IN_PROGRESS
+from backbone.whitelist.aws import AuditStore
 from backbone.whitelist.models import Outcome, PushAttempt, PushRequest
-from backbone.whitelist.store import AuditStore
+from backbone.whitelist.push import IN_PROGRESS
 
 OK_OUTCOMES = frozenset({Outcome.SENT, Outcome.SKIPPED_UNCHANGED})
 

@@ -1,4 +1,5 @@
-"""DynamoDB access to the charging-keys table (template: ChargingKeysTable) behind `KeyRepository`.
+"""The charging-keys table (template: ChargingKeysTable) on DynamoDB: `KeyRepository` for key
+logic, `WhitelistSource` for the whitelist push, the stock claims of order fulfilment.
 
 Writes that must not race are conditional: new keys (`attribute_not_exists(uid)`), lifecycle
 changes (optimistic lock on `version`), claims for orders (`state = IN_STOCK`). Key sync writes
@@ -9,16 +10,15 @@ bumps `version`, so it cannot clobber a lifecycle change made meanwhile, nor the
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-import boto3
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
-from pydantic import ValidationError
 
+from backbone.aws import clients
+from backbone.aws.clients import Latency
+from backbone.aws.errors import error_code, is_condition_failed
 from backbone.aws.pages import items, pages
 from backbone.keys.errors import ConcurrentModification, DuplicateKey, OutOfStock
 from backbone.keys.models import WHITELIST_PARTITION, ChargingKey, KeyState, PartnerView, SyncState
@@ -41,59 +41,17 @@ _VISUAL_NUMBER_QUERY_LIMIT = 25  # above this, one projected scan beats a query 
 _NOT_SAVED = frozenset({"uid", "partner", "syncedAt", "syncAttempts", "version", "whitelist", "createdAt"})
 # Optional attributes a lifecycle save removes when the record no longer has them.
 _REMOVABLE = ("syncError", "name", "ownerId", "ownerType", "orderId", "validFrom")
-_CONDITION_FAILED = "ConditionalCheckFailedException"
-
-
-@dataclass
-class WhitelistReindex:
-    """What `KeyStore.reindex_whitelist` found (and, unless a dry run, fixed)."""
-
-    checked: int = 0
-    added: list[str] = field(default_factory=list)
-    """Keys the rule lists that lacked the `whitelist` attribute."""
-    removed: list[str] = field(default_factory=list)
-    """Keys carrying `whitelist` the rule does not list (e.g. no payment method)."""
-    unreadable: list[str] = field(default_factory=list)
-    """Items that are not a valid key (left alone; the push skips an invalid UID too)."""
-    changed_meanwhile: list[str] = field(default_factory=list)
-    """Written by someone else during the run: that write set the attribute by the rule."""
-
-
-class KeyRepository(Protocol):
-    """What logic, sync and reconciliation need from the table."""
-
-    def get(self, uid: str) -> ChargingKey | None: ...
-    def find(self, identifier: str) -> ChargingKey | None: ...
-    def list_by_owner(self, owner_id: str) -> list[ChargingKey]: ...
-    def iter_keys(self, state: KeyState | None = None) -> Iterator[ChargingKey]: ...
-    def existing_uids(self, uids: Sequence[str]) -> set[str]: ...
-    def visual_numbers_in_use(self, visual_numbers: Sequence[str]) -> dict[str, str]: ...
-    def put_new(self, key: ChargingKey) -> ChargingKey: ...
-    def put_new_many(self, keys: Sequence[ChargingKey]) -> None: ...
-    def save(self, key: ChargingKey, *, expected_version: int) -> ChargingKey: ...
-    def record_sync(
-        self,
-        uid: str,
-        *,
-        state: SyncState,
-        error: str | None,
-        partner: PartnerView,
-        attempts: int,
-        now: datetime,
-        contract_id: str | None = None,
-    ) -> None: ...
 
 
 class KeyStore:
-    """`KeyRepository` on DynamoDB (boto3 resource API)."""
+    """`KeyRepository` and `WhitelistSource` on a DynamoDB `Table` (`backbone.aws.clients.table`)."""
 
     def __init__(self, table: Table) -> None:
         self.table = table
 
     @classmethod
-    def for_table(cls, table_name: str, *, session: boto3.Session | None = None) -> KeyStore:
-        """A store on `table_name`; the endpoint comes from the session/`AWS_ENDPOINT_URL`."""
-        return cls((session or boto3.Session()).resource("dynamodb").Table(table_name))
+    def for_table(cls, table_name: str, latency: Latency = "batch") -> KeyStore:
+        return cls(clients.table(table_name, latency))
 
     # --- reads -----------------------------------------------------------------------------------
 
@@ -171,7 +129,7 @@ class KeyStore:
             str(item["visualNumber"]): str(item["uid"]) for item in items if item["visualNumber"] in wanted
         }
 
-    def iter_whitelist_pages(self, now: datetime | None = None, page_size: int = 1000) -> Iterator[list[str]]:
+    def iter_whitelist_pages(self, now: datetime, page_size: int = 1000) -> Iterator[list[str]]:
         """UIDs of the keys to whitelist now, one index page at a time.
 
         Reads the sparse Whitelist index (only keys the charging rule lists carry `whitelist`:
@@ -179,7 +137,7 @@ class KeyStore:
         (projected into the index) is checked here: the rule's validity window, compared on the
         stored timestamps. Empty pages are skipped. Eventually consistent, like every index read.
         """
-        moment = to_storage(now or utc_now())
+        moment = to_storage(now)
         arguments: dict[str, Any] = {
             "IndexName": WHITELIST_INDEX,
             "KeyConditionExpression": Key("whitelist").eq(WHITELIST_PARTITION) & Key("validTo").gte(moment),
@@ -196,59 +154,12 @@ class KeyStore:
 
     # --- writes ----------------------------------------------------------------------------------
 
-    def reindex_whitelist(self, *, apply: bool = True) -> WhitelistReindex:
-        """Make every key's sparse `whitelist` attribute agree with the charging rule.
-
-        Every key write sets it by the rule; this fixes items written before the payment method
-        was part of the rule (an upgrade step, harmless to repeat). A scan, then one conditional
-        update per disagreeing key (on its `version`, so a lifecycle write made meanwhile wins).
-        """
-        report = WhitelistReindex()
-        for item in items(self.table.scan):
-            report.checked += 1
-            uid = str(item["uid"])
-            try:
-                wanted = ChargingKey.from_item(item).whitelisted
-            except (ValidationError, ValueError):
-                report.unreadable.append(uid)
-                continue
-            if wanted == (item.get("whitelist") == WHITELIST_PARTITION):
-                continue
-            if apply and not self._set_whitelist(uid, wanted, item.get("version")):
-                report.changed_meanwhile.append(uid)
-                continue
-            (report.added if wanted else report.removed).append(uid)
-        return report
-
-    def _set_whitelist(self, uid: str, listed: bool, version: object) -> bool:
-        names = {"#wl": "whitelist", "#version": "version"}
-        arguments: dict[str, Any] = {}
-        if listed:
-            arguments["UpdateExpression"] = "SET #wl = :wl"
-            arguments["ExpressionAttributeValues"] = {":wl": WHITELIST_PARTITION}
-        else:
-            arguments["UpdateExpression"] = "REMOVE #wl"
-        if version is None:
-            condition = "attribute_exists(uid) AND attribute_not_exists(#version)"
-        else:
-            condition = "#version = :version"
-            arguments.setdefault("ExpressionAttributeValues", {})[":version"] = version
-        try:
-            self.table.update_item(
-                Key={"uid": uid}, ConditionExpression=condition, ExpressionAttributeNames=names, **arguments
-            )
-        except ClientError as error:
-            if _code(error) == _CONDITION_FAILED:
-                return False
-            raise
-        return True
-
     def put_new(self, key: ChargingKey) -> ChargingKey:
         """Add a key; `DuplicateKey` if its UID exists."""
         try:
             self.table.put_item(Item=_new_item(key), ConditionExpression="attribute_not_exists(uid)")
         except ClientError as error:
-            if _code(error) == _CONDITION_FAILED:
+            if is_condition_failed(error):
                 raise DuplicateKey(f"UID {key.uid} is already in the table", [key.uid]) from None
             raise
         return key
@@ -307,7 +218,7 @@ class KeyStore:
                 ExpressionAttributeValues=placeholders,
             )
         except ClientError as error:
-            if _code(error) == _CONDITION_FAILED:
+            if is_condition_failed(error):
                 raise ConcurrentModification(
                     f"key {key.uid} changed since it was read (expected version {expected_version}); "
                     "read it again and retry"
@@ -359,7 +270,7 @@ class KeyStore:
                 ExpressionAttributeValues=values,
             )
         except ClientError as failure:
-            if _code(failure) != _CONDITION_FAILED:  # the key was deleted meanwhile: nothing to record
+            if not is_condition_failed(failure):  # the key was deleted meanwhile: nothing to record
                 raise
 
     def claim_in_stock(self, count: int, order_id: str, now: datetime | None = None) -> list[ChargingKey]:
@@ -422,7 +333,7 @@ class KeyStore:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
-            if _code(error) == _CONDITION_FAILED:
+            if is_condition_failed(error):
                 return None  # someone else got it first (or the index was stale)
             raise
         return ChargingKey.from_item(answer["Attributes"])
@@ -442,7 +353,7 @@ class KeyStore:
         try:
             self.table.meta.client.transact_write_items(TransactItems=operations)
         except ClientError as error:
-            if _code(error) != "TransactionCanceledException":
+            if error_code(error) != "TransactionCanceledException":
                 raise
             reasons = error.response.get("CancellationReasons") or []
             taken = [
@@ -465,7 +376,7 @@ class KeyStore:
                     ConditionExpression=Attr("version").eq(0) & Attr("state").eq(str(KeyState.IN_STOCK)),
                 )
             except ClientError as error:
-                if _code(error) != _CONDITION_FAILED:
+                if not is_condition_failed(error):
                     raise
 
     def _query(
@@ -486,12 +397,6 @@ class KeyStore:
         return items(self.table.scan, **_projection(projection))
 
 
-@cache
-def key_store(table_name: str) -> KeyStore:
-    """One store per table and process (warm invocations reuse the connection pool)."""
-    return KeyStore.for_table(table_name)
-
-
 def _new_item(key: ChargingKey) -> dict[str, Any]:
     """The item of a brand-new key: version 0, with the createdAt the ByState index sorts on."""
     item = key.to_item()
@@ -509,7 +414,3 @@ def _projection(names: tuple[str, ...]) -> dict[str, Any]:
         "ProjectionExpression": ", ".join(f"#p{index}" for index in range(len(names))),
         "ExpressionAttributeNames": {f"#p{index}": name for index, name in enumerate(names)},
     }
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))

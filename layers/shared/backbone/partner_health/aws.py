@@ -1,8 +1,8 @@
 """PartnerActivityTable: one item per partner (`partnerId`), one attribute per message family
 (`lastSessionPostAt`, `lastRfidVerifyAt`, `lastPoiAt`, `to_storage` text, which sorts by time).
 
-The receiver's client fails fast and never retries: a slow write would hold up a partner's answer
-for bookkeeping, and the next write is at most a minute away.
+The receiver's client (`best_effort` latency) fails fast and never retries: a slow write would
+hold up a partner's answer for bookkeeping, and the next write is at most a minute away.
 """
 
 from __future__ import annotations
@@ -11,10 +11,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
-
+from backbone.aws import clients
+from backbone.aws.errors import AWS_ERRORS, is_condition_failed
 from backbone.partner_health.rule import Family, PartnerActivity
 from backbone.timeutil import from_storage, to_storage
 
@@ -26,13 +24,10 @@ ATTRIBUTE: dict[Family, str] = {
     Family.RFID_VERIFY: "lastRfidVerifyAt",
     Family.POI: "lastPoiAt",
 }
-RECORDING_CLIENT_CONFIG = Config(
-    connect_timeout=1, read_timeout=1, retries={"mode": "standard", "max_attempts": 1}
-)
 
 
 def recording_client() -> DynamoDBClient:
-    return boto3.client("dynamodb", config=RECORDING_CLIENT_CONFIG)
+    return clients.client("dynamodb", "best_effort")  # type: ignore[no-any-return]
 
 
 class DynamoPartnerActivity:
@@ -49,8 +44,8 @@ class DynamoPartnerActivity:
                 ExpressionAttributeNames={"#at": ATTRIBUTE[family]},
                 ExpressionAttributeValues={":at": {"S": to_storage(at)}},
             )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+        except AWS_ERRORS as exc:
+            if not is_condition_failed(exc):
                 raise  # a later time is stored already: nothing to do
 
     def list_all(self) -> list[PartnerActivity]:

@@ -1,5 +1,5 @@
-"""Entry point of WhitelistPushFunction: read the event, build the data access once per process
-from settings, run the logic, publish the metrics. The handler makes exactly one call into here.
+"""What WhitelistPushFunction is asked to do, doing it, and the metrics of the answer. Pure:
+the push's data access comes in `WhitelistDependencies`.
 
 Events:
 - EventBridge "Scheduled Event" (WhitelistSchedule): a scheduled push.
@@ -11,52 +11,29 @@ Events:
 
 from __future__ import annotations
 
-import random
 import uuid
-from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
-from backbone.aws.secrets import get_partner_identifier
-from backbone.keys.store import key_store
 from backbone.observability import MetricUnit, bind_correlation, logger, metrics
-from backbone.partners.factory import oioi_client
-from backbone.partners.oioi_client import OioiClient
-from backbone.partners.retry import RetryPolicy
-from backbone.timeutil import utc_now
-from backbone.whitelist.logic import Dependencies, PushConfig, last_success_age, push_whitelist, retry_due
 from backbone.whitelist.models import Outcome, PushAttempt, PushRequest
-from backbone.whitelist.settings import WhitelistPushSettings
-from backbone.whitelist.store import audit_store
+from backbone.whitelist.ports import WhitelistDependencies
+from backbone.whitelist.push import last_success_age, push_whitelist, retry_due
 
-# The documented budget (WHITELIST_RETRY_BUDGET_SECONDS, 120 s) bounds the retries of one
-# rfid-post, not an attempt count: back-off capped at 20 s with "equal jitter" (at least half of
-# the exponential delay, so the attempts cannot all bunch up in the first seconds), and the
-# attempt cap only keeps a receiver that fails instantly from being hammered.
-RFID_POST_MAX_ATTEMPTS = 30
-RFID_POST_MAX_DELAY_SECONDS = 20.0
 RECENT_ATTEMPTS = 10
 """Attempts the probe reads to decide a retry (LOCKED ones are skipped)."""
-
-
-def equal_jitter(low: float, high: float) -> float:
-    """Uniform in the upper half of [low, high]: spread out, but never close to no wait."""
-    return random.uniform(low + (high - low) / 2, high)  # noqa: S311  (timing, not security)
 
 
 class InvalidTrigger(ValueError):
     """The event is neither a schedule, a probe nor a valid manual trigger."""
 
 
-def handle_event(
-    event: Any, settings: WhitelistPushSettings, request_id: str | None = None
-) -> dict[str, Any]:
+def handle_event(event: Any, deps: WhitelistDependencies, request_id: str | None = None) -> dict[str, Any]:
     """Run what `event` asks for and return the answer (the audit record for a push)."""
     if isinstance(event, dict) and event.get("trigger") == "probe":
-        audit = audit_store(settings.whitelist_audit_table)
-        if not retry_due(audit.history(limit=RECENT_ATTEMPTS)):
-            age = last_success_age(audit, utc_now())
+        if not retry_due(deps.audit.history(limit=RECENT_ATTEMPTS)):
+            age = last_success_age(deps.audit, deps.clock())
             publish_age(age)
             return {"trigger": "probe", "lastSuccessAgeSeconds": age}
         request = PushRequest(trigger="retry", reason="the latest push failed; retried by the probe")
@@ -64,22 +41,7 @@ def handle_event(
         request = parse_trigger(event)
     attempt_id = request_id or str(uuid.uuid4())
     bind_correlation(push_attempt=attempt_id, trigger=request.trigger)
-    attempt = push_whitelist(
-        request,
-        Dependencies(
-            keys=key_store(settings.charging_keys_table),
-            audit=audit_store(settings.whitelist_audit_table),
-            sender=rfid_client(settings),
-        ),
-        PushConfig(
-            partner_identifier=get_partner_identifier(settings.oioi_partner_identifier_secret),
-            policy=settings.guard_policy(),
-            lock_ttl=timedelta(seconds=settings.whitelist_lock_seconds),
-            page_size=settings.whitelist_page_size,
-        ),
-        now=utc_now(),
-        attempt_id=attempt_id,
-    )
+    attempt = push_whitelist(request, deps, attempt_id=attempt_id)
     publish(attempt)
     logger.info(
         "whitelist push",
@@ -121,18 +83,3 @@ def publish_age(age: float | None) -> None:
     """No value when there never was a success: the alarm treats missing data as breaching."""
     if age is not None:
         metrics.add_metric(name="WhitelistLastSuccessAgeSeconds", unit=MetricUnit.Seconds, value=age)
-
-
-def rfid_client(settings: WhitelistPushSettings) -> OioiClient:
-    """The OIOI client with a longer read timeout and retry budget: the receiver replaces a whole
-    list per call."""
-    return oioi_client(
-        settings,
-        RetryPolicy(
-            max_attempts=RFID_POST_MAX_ATTEMPTS,
-            max_delay=RFID_POST_MAX_DELAY_SECONDS,
-            budget=settings.whitelist_retry_budget_seconds,
-            jitter=equal_jitter,
-        ),
-        settings.whitelist_read_timeout_seconds,
-    )

@@ -1,4 +1,4 @@
-"""The partner gateway against a mocked Drive/EMP API: paths per mode, and which failures the
+"""The partner adapters against a mocked Drive/EMP API: paths per mode, and which failures the
 poller may retry, which end a start for good, and which leave its outcome unknown."""
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from backbone.sessions.errors import (
     PartnerBusy,
     PartnerRefused,
     PartnerRetryable,
-    PartnerSessionGone,
+    SessionNotFound,
     StartOutcomeUnknown,
     StartRefused,
 )
-from backbone.sessions.gateways import PlugsurfingSessions
 from backbone.sessions.models import SessionRecord
+from backbone.sessions.partner import SessionsByMode, plugsurfing_sessions
 
 BASE = "https://drive-api-stage.plugsurfing.com/drive"
 
@@ -49,12 +49,12 @@ def api() -> Iterator[respx.MockRouter]:
 
 
 @pytest.fixture
-def partner() -> PlugsurfingSessions:
-    return PlugsurfingSessions(PlugsurfingClient(BASE, "test-key", retry_policy=RetryPolicy.no_retry()))
+def partner() -> SessionsByMode:
+    return plugsurfing_sessions(PlugsurfingClient(BASE, "test-key", retry_policy=RetryPolicy.no_retry()))
 
 
 def test_given_emp_mode_when_starting_then_connector_and_key_identifier_are_sent(
-    api: respx.MockRouter, partner: PlugsurfingSessions
+    api: respx.MockRouter, partner: SessionsByMode
 ) -> None:
     route = api.post("/emp/v1/sessions/start").respond(200, json={"sessionId": "0gLAoxYQepp"})
 
@@ -66,7 +66,7 @@ def test_given_emp_mode_when_starting_then_connector_and_key_identifier_are_sent
 
 
 def test_given_drive_mode_when_starting_then_the_users_start_endpoint_is_called(
-    api: respx.MockRouter, partner: PlugsurfingSessions
+    api: respx.MockRouter, partner: SessionsByMode
 ) -> None:
     api.post("/v1/users/ourTestUser/sessions/start").respond(200, json={"sessionId": "LWO89J3mDJr"})
 
@@ -85,7 +85,7 @@ def test_given_drive_mode_when_starting_then_the_users_start_endpoint_is_called(
     ],
 )
 def test_given_a_failing_start_then_only_never_sent_or_refused_starts_are_retryable(
-    api: respx.MockRouter, partner: PlugsurfingSessions, answer: httpx.Response | Exception, expected: type
+    api: respx.MockRouter, partner: SessionsByMode, answer: httpx.Response | Exception, expected: type
 ) -> None:
     """A 5xx or a read timeout may have started a session: sending again could charge twice."""
     route = api.post("/emp/v1/sessions/start")
@@ -98,7 +98,7 @@ def test_given_a_failing_start_then_only_never_sent_or_refused_starts_are_retrya
 
 
 def test_given_a_session_then_it_is_read_as_received_for_the_cdr(
-    api: respx.MockRouter, partner: PlugsurfingSessions
+    api: respx.MockRouter, partner: SessionsByMode
 ) -> None:
     body = partner_session("COMPLETE", "PAID")
     api.get("/v1/users/ourTestUser/sessions/LWO89J3mDJr").respond(200, json=body)
@@ -111,7 +111,7 @@ def test_given_a_session_then_it_is_read_as_received_for_the_cdr(
 
 
 def test_given_an_emp_session_id_with_a_slash_then_it_is_one_encoded_path_segment(
-    api: respx.MockRouter, partner: PlugsurfingSessions
+    api: respx.MockRouter, partner: SessionsByMode
 ) -> None:
     route = api.get("/emp/v1/sessions/a%2Fb").respond(200, json=partner_session("STARTED"))
 
@@ -123,7 +123,7 @@ def test_given_an_emp_session_id_with_a_slash_then_it_is_one_encoded_path_segmen
 @pytest.mark.parametrize(
     ("answer", "expected"),
     [
-        (httpx.Response(404), PartnerSessionGone),
+        (httpx.Response(404), SessionNotFound),
         (httpx.Response(503), PartnerRetryable),
         (httpx.Response(429), PartnerRetryable),
         (httpx.Response(403), PartnerRetryable),
@@ -131,7 +131,7 @@ def test_given_an_emp_session_id_with_a_slash_then_it_is_one_encoded_path_segmen
     ],
 )
 def test_given_a_failing_read_then_404_ends_and_busy_or_auth_failures_are_retryable(
-    api: respx.MockRouter, partner: PlugsurfingSessions, answer: httpx.Response | Exception, expected: type
+    api: respx.MockRouter, partner: SessionsByMode, answer: httpx.Response | Exception, expected: type
 ) -> None:
     route = api.get("/emp/v1/sessions/LWO89J3mDJr")
     if isinstance(answer, Exception):
@@ -144,7 +144,7 @@ def test_given_a_failing_read_then_404_ends_and_busy_or_auth_failures_are_retrya
 
 
 def test_given_a_stop_then_the_mode_s_stop_endpoint_is_called(
-    api: respx.MockRouter, partner: PlugsurfingSessions
+    api: respx.MockRouter, partner: SessionsByMode
 ) -> None:
     drive = api.post("/v1/users/ourTestUser/sessions/LWO89J3mDJr/stop").respond(200)
     emp = api.post("/emp/v1/sessions/LWO89J3mDJr/stop").respond(200)
@@ -161,7 +161,7 @@ def test_given_a_stop_then_the_mode_s_stop_endpoint_is_called(
     [(400, PartnerRefused), (404, PartnerRefused), (500, PartnerBusy), (429, PartnerBusy)],
 )
 def test_given_a_failing_stop_then_the_caller_learns_whether_retrying_helps(
-    api: respx.MockRouter, partner: PlugsurfingSessions, status: int, expected: type
+    api: respx.MockRouter, partner: SessionsByMode, status: int, expected: type
 ) -> None:
     api.post("/emp/v1/sessions/LWO89J3mDJr/stop").respond(status)
 
