@@ -60,10 +60,11 @@ from cfnlint.decode.cfn_yaml import load  # noqa: E402
 from handler_cdr_ingest import handler  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+from backbone.aws.attributes import to_attributes  # noqa: E402
+from backbone.cdr.aws import ADVANCES_CONDITION  # noqa: E402
 from backbone.cdr.envelope import CdrEnvelope  # noqa: E402
 from backbone.cdr.parse import parse_cdr  # noqa: E402
-from backbone.cdr.store import ADVANCES_CONDITION, to_attributes  # noqa: E402
-from backbone.cdr.wiring import ingest_dependencies  # noqa: E402
+from backbone.cdr.wiring import cdr_ingest_dependencies  # noqa: E402
 from backbone.settings import load_settings  # noqa: E402
 
 warnings.filterwarnings("ignore", message="No application metrics")
@@ -156,7 +157,7 @@ class Bench:
         os.environ["CDR_TABLE"] = name
         os.environ["CDR_DEAD_LETTER_QUEUE_URL"] = self.dlq
         load_settings.cache_clear()
-        ingest_dependencies.cache_clear()
+        cdr_ingest_dependencies.cache_clear()
 
     def through_handler(self, events: list[dict[str, Any]]) -> float:
         started = time.process_time()

@@ -49,8 +49,9 @@ import boto3  # noqa: E402
 import handler_oioi_receiver  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+from backbone.aws.attributes import to_attributes  # noqa: E402
+from backbone.aws.clients import CONFIGS  # noqa: E402
 from backbone.keys.models import ChargingKey, KeyState  # noqa: E402
-from backbone.receiver.dynamo import CLIENT_CONFIG, to_attributes  # noqa: E402
 
 
 class Context:
@@ -103,7 +104,7 @@ def main() -> int:
 
         event = json.loads((REPO / "events" / "oioi" / "rfid-verify.json").read_text())
         event["body"] = json.dumps({"rfid-verify": {"rfid": UID}})
-        raw = boto3.client("dynamodb", config=CLIENT_CONFIG)  # same client settings as the handler's
+        raw = boto3.client("dynamodb", config=CONFIGS["api"])  # same client settings as the handler's
 
         def handler_call() -> None:
             response = handler_oioi_receiver.handler(event, Context())

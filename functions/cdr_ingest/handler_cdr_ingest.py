@@ -12,10 +12,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from backbone.cdr.logic import ingest_message
+from backbone.cdr.ingest import ingest_message
 from backbone.cdr.models import CdrQueueRecord
 from backbone.cdr.settings import CdrIngestSettings
-from backbone.cdr.wiring import ingest_dependencies
+from backbone.cdr.wiring import cdr_ingest_dependencies
 from backbone.observability import logger, metrics, tracer
 from backbone.settings import load_settings
 
@@ -24,7 +24,7 @@ processor = BatchProcessor(event_type=EventType.SQS, model=CdrQueueRecord)
 
 @tracer.capture_method
 def record_handler(record: CdrQueueRecord) -> str:
-    deps = ingest_dependencies(load_settings(CdrIngestSettings))
+    deps = cdr_ingest_dependencies(load_settings(CdrIngestSettings))
     return ingest_message(record.body, deps, record.messageId, record.body_text).value
 
 

@@ -9,10 +9,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backbone.cdr.reconcile import reconcile
 from backbone.cdr.settings import CdrReconcileSettings
-from backbone.cdr.wiring import reconcile_dependencies, reconcile_options
+from backbone.cdr.wiring import cdr_reconcile_dependencies
 from backbone.observability import logger, metrics, tracer
 from backbone.settings import load_settings
-from backbone.timeutil import utc_now
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -20,5 +19,4 @@ from backbone.timeutil import utc_now
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = load_settings(CdrReconcileSettings)
-    report = reconcile(reconcile_dependencies(settings), reconcile_options(settings), utc_now())
-    return report.as_dict()
+    return reconcile(cdr_reconcile_dependencies(settings)).as_dict()

@@ -9,7 +9,6 @@ A malformed header is answered 401, an unknown or revoked key 403 (gateway respo
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -21,9 +20,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backbone.observability import MetricUnit, logger, metrics, tracer
 from backbone.receiver.access import AccessDenied, MalformedCredentials, authenticate
-from backbone.receiver.access_store import DynamoPartnerAccess
-from backbone.receiver.dynamo import dynamodb_client
 from backbone.receiver.settings import OioiAuthorizerSettings
+from backbone.receiver.wiring import forget, oioi_authorizer_dependencies
 from backbone.settings import load_settings
 from backbone.snapstart import prepare_snapshot
 
@@ -33,12 +31,7 @@ class Unauthorized(Exception):
     exactly the message "Unauthorized"."""
 
 
-@cache
-def partner_access() -> DynamoPartnerAccess:
-    return DynamoPartnerAccess(dynamodb_client(), load_settings(OioiAuthorizerSettings).partners_table)
-
-
-prepare_snapshot(services=["dynamodb"], forget=partner_access.cache_clear)  # SnapStart, when on
+prepare_snapshot(services=["dynamodb"], forget=forget)  # SnapStart, when on
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
@@ -46,8 +39,9 @@ prepare_snapshot(services=["dynamodb"], forget=partner_access.cache_clear)  # Sn
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = APIGatewayAuthorizerRequestEvent(event)
+    deps = oioi_authorizer_dependencies(load_settings(OioiAuthorizerSettings))
     try:
-        access = authenticate(request.headers.get("Authorization"), partner_access())
+        access = authenticate(request.headers.get("Authorization"), deps.access)
     except MalformedCredentials as exc:
         _count("Malformed")
         logger.info("refused: %s", exc)
@@ -65,7 +59,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         request.method_arn,
         principal_id=caller.partner_id,
         context=caller.to_context(),
-        # API Gateway throttles per usage key (OioiPartnerUsagePlan, backbone.receiver.usage_plan)
+        # API Gateway throttles per usage key (OioiPartnerUsagePlan, bbctl partners)
         usage_identifier_key=access.usage_key,
     )
     # The whole API, not this method: API Gateway caches the policy per key for every route.

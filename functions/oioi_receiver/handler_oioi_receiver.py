@@ -7,7 +7,6 @@ that turns every error into its HTTP status and OIOI body (`responses.error_answ
 from __future__ import annotations
 
 import json
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -16,24 +15,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backbone.errors import NotFound
 from backbone.observability import MetricUnit, logger, metrics, tracer
-from backbone.partner_health.wiring import activity_recorder
 from backbone.receiver.dispatch import event_body, receive
 from backbone.receiver.responses import Answer, error_answer
 from backbone.receiver.settings import OioiReceiverSettings
-from backbone.receiver.store import AwsBackends
+from backbone.receiver.wiring import forget, oioi_receiver_dependencies
 from backbone.settings import load_settings
 from backbone.snapstart import prepare_snapshot
-from backbone.timeutil import utc_now
 
 app = APIGatewayRestResolver()
 
 
-@cache
-def backends() -> AwsBackends:
-    return AwsBackends(load_settings(OioiReceiverSettings))
-
-
-prepare_snapshot(services=["dynamodb", "sqs"], forget=backends.cache_clear)  # SnapStart, when on
+prepare_snapshot(services=["dynamodb", "sqs"], forget=forget)  # SnapStart, when on
 
 
 @app.post("/api/v4/request")
@@ -41,7 +33,8 @@ def oioi_request() -> Response[str]:
     event = app.current_event
     body = event_body(event.body, bool(event.is_base64_encoded))
     context = event.request_context.authorizer.get_context()
-    return _respond(receive(body, context, backends(), utc_now(), activity_recorder().note))
+    deps = oioi_receiver_dependencies(load_settings(OioiReceiverSettings))
+    return _respond(receive(body, context, deps))
 
 
 @app.exception_handler(Exception)

@@ -30,14 +30,16 @@ import pytest
 import respx
 from aws_lambda_powertools.utilities import parameters
 
+from backbone.aws import clients
 from backbone.observability import logger, metrics
 from backbone.partners.errors import PartnerError
 from backbone.partners.factory import oioi_client, plugsurfing_client
 from backbone.partners.retry import RetryPolicy
 from backbone.receiver.access import issue_key
-from backbone.receiver.access_store import DynamoPartnerAccess
 from backbone.receiver.dispatch import ACCEPTED_MESSAGES
+from backbone.receiver.wiring import oioi_authorizer_dependencies, oioi_receiver_dependencies
 from backbone.settings import OioiClientSettings, PlugsurfingApiSettings, load_settings
+from bbctl.ops_partners import PartnerAccessTable as DynamoPartnerAccess
 
 PLUGSURFING_KEY = "ps-live-3b9f0c2e7a1d4f6b8e5c"  # test values, asserted absent from every output
 OIOI_KEY = "oioi-live-9d8c7b6a5f4e3d2c1b0a"
@@ -107,17 +109,19 @@ def env(aws: boto3.Session, resources: dict[str, str], monkeypatch: pytest.Monke
     monkeypatch.setattr(metrics, "namespace", "PlugsurfingBackboneTest")
     caches = (
         load_settings,
-        handler_oioi_receiver.backends,
-        handler_oioi_authorizer.partner_access,
+        oioi_receiver_dependencies,
+        oioi_authorizer_dependencies,
         plugsurfing_client,
         oioi_client,
     )
     for cached in caches:
         cached.cache_clear()
+    clients.reset()
     parameters.clear_caches()
     yield
     for cached in caches:
         cached.cache_clear()
+    clients.reset()
     parameters.clear_caches()
 
 

@@ -49,4 +49,4 @@ def test_given_a_function_that_never_calls_a_partner_when_its_handler_is_importe
 
 def test_given_a_function_that_calls_a_partner_when_its_handler_is_imported_then_its_client_is() -> None:
     # The check above can fail: a partner function's handler does bring the client in.
-    assert "httpx" in imported_modules("cdr_reconcile", "handler_cdr_reconcile")
+    assert "httpx" in imported_modules("key_sync", "handler_key_sync")

@@ -20,6 +20,10 @@ import pytest
 
 import backbone.observability  # X-Ray opens its UDP socket at import: here, not inside a test
 import backbone.snapstart
+from backbone.aws import clients
+from backbone.receiver.settings import OioiAuthorizerSettings, OioiReceiverSettings
+from backbone.receiver.wiring import oioi_authorizer_dependencies, oioi_receiver_dependencies
+from backbone.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 Hook = tuple[Callable[..., object], tuple[Any, ...], dict[str, Any]]
@@ -97,11 +101,25 @@ def test_given_a_snapshot_when_environments_are_restored_from_it_then_each_draws
     assert draws[0] != draws[1]
 
 
+def authorizer_held() -> list[object]:
+    """What a warm authorizer holds: its dependencies and their DynamoDB client."""
+    return [
+        oioi_authorizer_dependencies(load_settings(OioiAuthorizerSettings)),
+        clients.client("dynamodb", "api"),
+    ]
+
+
+def receiver_held() -> list[object]:
+    """What a warm receiver holds: its dependencies and their DynamoDB and SQS clients."""
+    deps = oioi_receiver_dependencies(load_settings(OioiReceiverSettings))
+    return [deps, clients.client("dynamodb", "api"), clients.client("sqs", "api")]
+
+
 @pytest.mark.parametrize(
     ("folder", "module", "cached", "services"),
     [
-        ("oioi_authorizer", "handler_oioi_authorizer", "partner_access", {"dynamodb"}),
-        ("oioi_receiver", "handler_oioi_receiver", "backends", {"dynamodb", "sqs"}),
+        ("oioi_authorizer", "handler_oioi_authorizer", authorizer_held, {"dynamodb"}),
+        ("oioi_receiver", "handler_oioi_receiver", receiver_held, {"dynamodb", "sqs"}),
     ],
 )
 def test_given_a_handler_when_snapshotted_and_restored_then_models_load_before_and_clients_are_rebuilt_after(
@@ -109,10 +127,10 @@ def test_given_a_handler_when_snapshotted_and_restored_then_models_load_before_a
     monkeypatch: pytest.MonkeyPatch,
     folder: str,
     module: str,
-    cached: str,
+    cached: Callable[[], list[object]],
     services: set[str],
 ) -> None:
-    handler = init_phase(folder, module)
+    init_phase(folder, module)
     built: list[str] = []
     real_client = boto3.client
 
@@ -124,10 +142,13 @@ def test_given_a_handler_when_snapshotted_and_restored_then_models_load_before_a
 
     runtime.snapshot()
     assert set(built) == services  # the service models are in the snapshot
-    before = getattr(handler, cached)()  # what a warm environment would hold
+    load_settings.cache_clear()
+    before = cached()  # what a warm environment would hold
 
     runtime.restore()
 
-    after = getattr(handler, cached)()
-    assert after is not before  # no client (connections, credentials) crosses a restore
-    assert after is getattr(handler, cached)()  # and the new one is reused by later requests
+    after = cached()
+    # no client (connections, credentials) crosses a restore
+    assert all(new is not old for new, old in zip(after, before, strict=True))
+    # and the new ones are reused by later requests
+    assert all(new is again for new, again in zip(after, cached(), strict=True))

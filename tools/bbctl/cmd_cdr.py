@@ -7,7 +7,7 @@
     python -m bbctl cdr review list [--limit N] [--json]
     python -m bbctl cdr review resolve PARTNER_ID SESSION_ID --note TEXT [--correction HASH]
 
-Logic: `backbone.cdr.store` (queries) and `backbone.cdr.dlq` (peek, redrive).
+Logic: `bbctl.ops_cdr` (queries, review, peek, redrive).
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ import argparse
 import json
 from typing import Any
 
-from backbone.cdr import dlq
 from backbone.cdr.models import RecordKind
-from backbone.cdr.store import DynamoCdrStore
 from backbone.timeutil import utc_now
-from bbctl import Target, add_target_arguments
+from bbctl import Target, add_target_arguments, ops_cdr
+from bbctl.ops_cdr import CdrRecords
 from bbctl.progress import Progress, count_calls
 
 
@@ -104,8 +103,8 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _store(target: Target) -> DynamoCdrStore:
-    return DynamoCdrStore(target.client("dynamodb"), target.output("CdrTableName", "CdrTable"))
+def _store(target: Target) -> CdrRecords:
+    return CdrRecords(target.client("dynamodb"), target.output("CdrTableName", "CdrTable"))
 
 
 def _review_list(args: argparse.Namespace) -> int:
@@ -154,7 +153,7 @@ def _review_resolve(args: argparse.Namespace) -> int:
 def _dlq(args: argparse.Namespace) -> int:
     target = Target.from_args(args)
     url = _queue_url(target, "CdrDeadLetterQueueUrl", "CdrDeadLetterQueue")
-    letters = dlq.peek(target.client("sqs"), url, args.limit)
+    letters = ops_cdr.peek(target.client("sqs"), url, args.limit)
     for letter in letters:
         if args.json:
             print(json.dumps(letter.view()))
@@ -182,7 +181,7 @@ def _redrive(args: argparse.Namespace) -> int:
         # Counted as each copy is deleted from the DLQ (after its send succeeded); a move task
         # runs inside SQS and reports nothing here.
         count_calls(sqs, "DeleteMessage", progress)
-        result = dlq.redrive(
+        result = ops_cdr.redrive(
             sqs,
             dead_letters,
             _queue_url(target, "CdrQueueUrl", "CdrQueue"),

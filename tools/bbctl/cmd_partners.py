@@ -11,7 +11,7 @@
 stack's usage plan, so API Gateway throttles every partner key on its own: `create` enrols it,
 `revoke` withdraws it, `sync-usage` repairs drift. `health` shows, per partner with an active key,
 when each message family last got an accepted message through and whether it is silent (the rule
-of PartnerSilenceAlarm). Logic: `backbone.receiver.access`, `backbone.receiver.usage_plan` and
+of PartnerSilenceAlarm). Logic: `backbone.receiver.access`, `bbctl.ops_partners` and
 `backbone.partner_health`.
 """
 
@@ -28,11 +28,10 @@ from backbone.partner_health.ports import HealthDependencies
 from backbone.partner_health.rule import Family, PartnerHealth
 from backbone.partner_health.wiring import ActiveKeyOwners
 from backbone.receiver.access import PartnerAccess, issue_key, revoke_key
-from backbone.receiver.access_store import DynamoPartnerAccess
 from backbone.receiver.dispatch import ACCEPTED_MESSAGES
-from backbone.receiver.usage_plan import PartnerUsagePlan, UsagePlanNotFound
 from backbone.timeutil import to_storage, utc_now
 from bbctl import Target, add_target_arguments
+from bbctl.ops_partners import PartnerAccessTable, PartnerUsagePlan, UsagePlanNotFound
 
 
 def register(groups: Any) -> None:
@@ -113,9 +112,9 @@ def _message_list(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
-def _store(args: argparse.Namespace) -> DynamoPartnerAccess:
+def _store(args: argparse.Namespace) -> PartnerAccessTable:
     target = Target.from_args(args)
-    return DynamoPartnerAccess(target.client("dynamodb"), target.output("PartnersTableName", "PartnersTable"))
+    return PartnerAccessTable(target.client("dynamodb"), target.output("PartnersTableName", "PartnersTable"))
 
 
 def partner_usage_plan(target: Target, command: str) -> PartnerUsagePlan:

@@ -26,7 +26,7 @@ from backbone.aws.secrets import get_api_key, get_partner_identifier
 from backbone.partners.oioi_client import OioiClient
 from backbone.partners.plugsurfing import PlugsurfingClient
 from backbone.partners.retry import RetryPolicy
-from backbone.receiver.access_store import DynamoPartnerAccess
+from backbone.receiver.aws import DynamoPartnerAccess
 from backbone.whitelist.aws import AuditStore
 from bbctl import Target
 from bbctl.cmd_partners import partner_usage_plan

@@ -12,13 +12,16 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
 
-from backbone.cdr.store import DynamoCdrStore
-from backbone.cdr.wiring import ingest_dependencies, reconcile_dependencies
+from backbone.aws import clients
+from backbone.cdr.wiring import cdr_ingest_dependencies, cdr_reconcile_dependencies
 from backbone.observability import metrics
 from backbone.partners.factory import plugsurfing_client
 from backbone.settings import load_settings
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit"))  # emfcapture
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "cdr"))  # cdrfactory
+
+from cdrtable import CdrTable
 
 DRIVE_BASE_URL = "https://drive.test/drive"
 API_KEY = "test-plugsurfing-key"
@@ -27,8 +30,9 @@ API_KEY = "test-plugsurfing-key"
 def _clear_caches() -> None:
     parameters.clear_caches()
     load_settings.cache_clear()
-    ingest_dependencies.cache_clear()
-    reconcile_dependencies.cache_clear()
+    cdr_ingest_dependencies.cache_clear()
+    cdr_reconcile_dependencies.cache_clear()
+    clients.reset()
     plugsurfing_client.cache_clear()
 
 
@@ -58,8 +62,8 @@ def cdr_env(monkeypatch: pytest.MonkeyPatch, aws: boto3.Session, resources: dict
 
 
 @pytest.fixture
-def cdr_store(aws: boto3.Session, resources: dict[str, str]) -> DynamoCdrStore:
-    return DynamoCdrStore(aws.client("dynamodb"), resources["CdrTable"])
+def cdr_store(aws: boto3.Session, resources: dict[str, str]) -> CdrTable:
+    return CdrTable(aws.client("dynamodb"), resources["CdrTable"])
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from cdrfactory import oioi, session_post_text
 from handler_cdr_ingest import handler
 from test_cdr_ingest_handler import sqs_event
 
-from backbone.cdr import dlq
-from backbone.cdr.store import REJECT_REASON
+from backbone.cdr.models import REJECT_REASON
 from bbctl import Target
+from bbctl import ops_cdr as dlq
 from bbctl.__main__ import main as bbctl
 
 pytestmark = pytest.mark.usefixtures("cdr_env")

@@ -17,6 +17,7 @@ import boto3
 import pytest
 from botocore.retries.standard import ExponentialBackoff
 from cdrfactory import drive, drive_session_text, emitted_metrics, oioi, session_post_text
+from cdrtable import CdrTable
 from handler_cdr_ingest import handler
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,11 +25,11 @@ from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
 from moto.dynamodb.models import DynamoDBBackend
 from test_cdr_merge import updates
 
+from backbone.aws.clients import CONFIGS
 from backbone.cdr.envelope import CdrEnvelope
-from backbone.cdr.logic import Outcome, ingest
-from backbone.cdr.models import CdrStatus, RecordKind
+from backbone.cdr.ingest import Outcome, ingest
+from backbone.cdr.models import REJECT_REASON, CdrStatus, RecordKind
 from backbone.cdr.parse import parse_cdr
-from backbone.cdr.store import REJECT_REASON, TOTAL_ATTEMPTS, DynamoCdrStore
 
 EventLoader = Callable[[str], Any]
 Items = Callable[[], dict[tuple[str, str], Any]]
@@ -66,7 +67,7 @@ def failed_ids(response: dict[str, Any]) -> list[str]:
 def test_given_the_mixed_batch_when_handled_then_only_the_malformed_envelope_fails(
     load_event: EventLoader,
     lambda_context: Any,
-    cdr_store: DynamoCdrStore,
+    cdr_store: CdrTable,
     queue_messages: Callable[[str], list[dict[str, Any]]],
     resources: dict[str, str],
     capsys: pytest.CaptureFixture[str],
@@ -110,7 +111,7 @@ def test_given_a_whole_batch_delivered_again_then_no_item_is_added_or_changed(
 
 
 def test_given_an_ongoing_update_then_the_final_cdr_then_the_stream_shows_insert_then_modify(
-    load_event: EventLoader, lambda_context: Any, cdr_store: DynamoCdrStore, stream: Callable[[], list[Any]]
+    load_event: EventLoader, lambda_context: Any, cdr_store: CdrTable, stream: Callable[[], list[Any]]
 ) -> None:
     handler(load_event("cdr/event-sqs-session-post-ongoing.json"), lambda_context)
     handler(load_event("cdr/event-sqs-session-post-final.json"), lambda_context)
@@ -129,7 +130,7 @@ def test_given_an_ongoing_update_then_the_final_cdr_then_the_stream_shows_insert
 
 
 def test_given_values_floats_cannot_hold_when_stored_then_dynamodb_returns_them_exactly(
-    lambda_context: Any, cdr_store: DynamoCdrStore, aws: boto3.Session, resources: dict[str, str]
+    lambda_context: Any, cdr_store: CdrTable, aws: boto3.Session, resources: dict[str, str]
 ) -> None:
     raw = session_post_text("S-exact", energy="0.30000000000000004", cost="0.10")
     handler(sqs_event(oioi(raw)), lambda_context)
@@ -145,7 +146,7 @@ def test_given_values_floats_cannot_hold_when_stored_then_dynamodb_returns_them_
 
 
 def test_given_a_final_cdr_when_a_different_one_arrives_then_a_correction_item_is_added(
-    lambda_context: Any, cdr_store: DynamoCdrStore, capsys: pytest.CaptureFixture[str]
+    lambda_context: Any, cdr_store: CdrTable, capsys: pytest.CaptureFixture[str]
 ) -> None:
     first = oioi(session_post_text("S-corr", cost="14.32"), 1)
     second = oioi(session_post_text("S-corr", cost="13.00"), 2)
@@ -188,7 +189,7 @@ def throttle(monkeypatch: pytest.MonkeyPatch, session_id: str, times: int | None
 
 
 def test_given_dynamodb_throttles_briefly_when_ingesting_then_boto3_retries_and_the_cdr_is_stored(
-    lambda_context: Any, cdr_store: DynamoCdrStore, monkeypatch: pytest.MonkeyPatch
+    lambda_context: Any, cdr_store: CdrTable, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = throttle(monkeypatch, "S-hot", times=2)
 
@@ -200,7 +201,7 @@ def test_given_dynamodb_throttles_briefly_when_ingesting_then_boto3_retries_and_
 
 
 def test_given_dynamodb_keeps_throttling_one_session_then_only_that_record_fails_and_is_retried_later(
-    lambda_context: Any, cdr_store: DynamoCdrStore, monkeypatch: pytest.MonkeyPatch
+    lambda_context: Any, cdr_store: CdrTable, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = throttle(monkeypatch, "S-hot", times=None)
     event = sqs_event(
@@ -210,14 +211,15 @@ def test_given_dynamodb_keeps_throttling_one_session_then_only_that_record_fails
     response = handler(event, lambda_context)
 
     assert failed_ids(response) == ["m-1"]
-    assert calls["throttled"] == TOTAL_ATTEMPTS  # boto3 retried, then gave the record back to SQS
+    # boto3 retried, then gave the record back to SQS
+    assert calls["throttled"] == CONFIGS["batch"].retries["total_max_attempts"]
     assert cdr_store.by_session("S-hot") == []
     assert len(cdr_store.by_session("S-a")) == len(cdr_store.by_session("S-b")) == 1
 
 
 @pytest.mark.usefixtures("atomic_dynamodb")
 def test_given_threads_delivering_the_same_session_concurrently_then_one_cdr_and_one_correction(
-    cdr_store: DynamoCdrStore, resources: dict[str, str]
+    cdr_store: CdrTable, resources: dict[str, str]
 ) -> None:
     sent = [
         oioi(session_post_text("S-race", stop=None, charging_stop=None, energy="3.2", cost=None), 1),
@@ -230,7 +232,7 @@ def test_given_threads_delivering_the_same_session_concurrently_then_one_cdr_and
     errors: list[BaseException] = []
 
     def deliver(offset: int) -> None:
-        store = DynamoCdrStore(boto3.client("dynamodb", region_name="eu-west-1"), resources["CdrTable"])
+        store = CdrTable(boto3.client("dynamodb", region_name="eu-west-1"), resources["CdrTable"])
         barrier.wait()
         try:
             for envelope in sent[offset:] + sent[:offset]:
@@ -259,7 +261,7 @@ def test_given_threads_delivering_the_same_session_concurrently_then_one_cdr_and
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data(), updates(max_finals=1))
 def test_any_order_of_the_same_updates_ends_in_the_same_dynamodb_items(
-    cdr_store: DynamoCdrStore, table_items: Items, data: st.DataObject, sent: list[CdrEnvelope]
+    cdr_store: CdrTable, table_items: Items, data: st.DataObject, sent: list[CdrEnvelope]
 ) -> None:
     """The property of the unit tests, against DynamoDB's own condition expressions (moto)."""
     example = data.draw(st.uuids()).hex
@@ -276,7 +278,7 @@ def test_any_order_of_the_same_updates_ends_in_the_same_dynamodb_items(
     assert play(data.draw(st.permutations(sent)), f"a{example}") == play(sent, f"b{example}")
 
 
-def test_every_access_pattern_finds_its_cdrs(lambda_context: Any, cdr_store: DynamoCdrStore) -> None:
+def test_every_access_pattern_finds_its_cdrs(lambda_context: Any, cdr_store: CdrTable) -> None:
     morning = session_post_text("S-m", uid="04523022AA4881", evse="DE*8PS*ETABCD*1")
     evening = session_post_text(
         "S-e",
@@ -297,26 +299,27 @@ def test_every_access_pattern_finds_its_cdrs(lambda_context: Any, cdr_store: Dyn
 
     assert ids(cdr_store.by_session("S-m")) == ["acme-cpo/S-m", "other-cpo/S-m"]
     assert ids(cdr_store.history("acme-cpo", "S-m")) == ["acme-cpo/S-m"]
-    assert ids(cdr_store.by_driver("rfid#04523022AA4881")) == [
+    assert ids(cdr_store.by_index("ByDriver", "rfid#04523022AA4881")) == [
         "acme-cpo/S-e",
         "acme-cpo/S-m",
         "other-cpo/S-m",
     ]
-    assert ids(cdr_store.by_driver("evco-id#DE8PSC0CD0C002Q")) == ["acme-cpo/S-c"]
-    assert ids(cdr_store.by_driver("drive-user#ourTestUser")) == ["plugsurfing/D-1"]
-    evening_only = cdr_store.by_driver(
+    assert ids(cdr_store.by_index("ByDriver", "evco-id#DE8PSC0CD0C002Q")) == ["acme-cpo/S-c"]
+    assert ids(cdr_store.by_index("ByDriver", "drive-user#ourTestUser")) == ["plugsurfing/D-1"]
+    evening_only = cdr_store.by_index(
+        "ByDriver",
         "rfid#04523022AA4881",
         start=datetime(2026, 3, 1, 17, tzinfo=UTC),
         end=datetime(2026, 3, 2, tzinfo=UTC),
     )
     assert ids(evening_only) == ["acme-cpo/S-e"]
-    assert ids(cdr_store.by_evse("DE*8PS*ETABCD*2")) == ["acme-cpo/S-e"]
-    assert ids(cdr_store.by_evse("NO*XXX*EZzZ220218114136937169*1")) == ["plugsurfing/D-1"]
-    assert ids(cdr_store.by_partner("acme-cpo", end=datetime(2026, 3, 1, 12, tzinfo=UTC))) == [
+    assert ids(cdr_store.by_index("ByEvse", "DE*8PS*ETABCD*2")) == ["acme-cpo/S-e"]
+    assert ids(cdr_store.by_index("ByEvse", "NO*XXX*EZzZ220218114136937169*1")) == ["plugsurfing/D-1"]
+    assert ids(cdr_store.by_index("ByPartner", "acme-cpo", end=datetime(2026, 3, 1, 12, tzinfo=UTC))) == [
         "acme-cpo/S-c",
         "acme-cpo/S-m",
     ]
-    assert ids(cdr_store.by_partner("plugsurfing")) == ["plugsurfing/D-1"]
+    assert ids(cdr_store.by_index("ByPartner", "plugsurfing")) == ["plugsurfing/D-1"]
 
 
 def test_given_a_record_that_fails_to_store_then_its_log_names_message_session_and_reason(

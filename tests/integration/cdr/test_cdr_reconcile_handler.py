@@ -14,13 +14,14 @@ import httpx
 import pytest
 import respx
 from cdrfactory import drive, drive_session_text
+from cdrtable import CdrTable
+from emfcapture import emitted
 from handler_cdr_ingest import handler as ingest_handler
 from handler_cdr_reconcile import handler
 
 from backbone.cdr.envelope import CdrEnvelope
-from backbone.cdr.logic import ingest
+from backbone.cdr.ingest import ingest
 from backbone.cdr.parse import parse_cdr
-from backbone.cdr.store import DynamoCdrStore
 from backbone.timeutil import to_storage, utc_now
 
 pytestmark = pytest.mark.usefixtures("cdr_env")
@@ -55,7 +56,7 @@ def poller_record(
 def test_given_completed_sessions_without_cdr_when_reconciling_then_they_are_enqueued_and_then_stored(
     aws: boto3.Session,
     resources: dict[str, str],
-    cdr_store: DynamoCdrStore,
+    cdr_store: CdrTable,
     queue_messages: Drain,
     load_event: Callable[[str], Any],
     lambda_context: Any,
@@ -96,7 +97,7 @@ def test_given_completed_sessions_without_cdr_when_reconciling_then_they_are_enq
         again = handler(load_event("cdr/event-schedule-reconcile.json"), lambda_context)
 
     assert (again["checked"], again["missing"], again["reenqueued"]) == (4, 0, 0)
-    assert cdr_store.by_driver("drive-user#u1")[0].cdr.session_id in {"A", "B", "C"}
+    assert cdr_store.by_index("ByDriver", "drive-user#u1")[0].cdr.session_id in {"A", "B", "C"}
 
 
 def test_given_the_partner_unreachable_when_reconciling_then_it_reports_errors_and_enqueues_nothing(
@@ -112,6 +113,25 @@ def test_given_the_partner_unreachable_when_reconciling_then_it_reports_errors_a
 
     assert (report["checked"], report["missing"], report["reenqueued"], report["errors"]) == (1, 1, 0, 2)
     assert queue_messages(resources["CdrQueue"]) == []
+
+
+def test_given_a_reconciliation_run_then_each_plugsurfing_call_is_counted_as_a_partner_call_metric(
+    aws: boto3.Session, resources: dict[str, str], lambda_context: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sessions = aws.resource("dynamodb").Table(resources["SessionsTable"])
+    poller_record(sessions, "r-a", "u1", "A", completed_minutes_ago=60)
+    poller_record(sessions, "r-b", "u2", "B", completed_minutes_ago=60)
+
+    with respx.mock(base_url=DRIVE_BASE_URL) as partner:
+        partner.post("/v1/users/u1/sessions/history").respond(json={"sessions": [session_json("A", 60)]})
+        partner.post("/v1/users/u2/sessions/history").respond(404, json={"message": "user not found"})
+        partner.get("/v1/users/u2/sessions/B").respond(json=session_json("B", 60))
+        handler({}, lambda_context)
+
+    calls = [metric for metric in emitted(capsys.readouterr().out) if metric.name == "PartnerCalls"]
+    outcomes = sorted(call.dimensions["outcome"] for call in calls for _ in range(int(call.value)))
+    assert outcomes == ["client_error", "ok", "ok"]
+    assert {call.dimensions["api"] for call in calls} == {"drive"}
 
 
 def _record(message: dict[str, Any]) -> dict[str, Any]:

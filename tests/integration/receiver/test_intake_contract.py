@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from oioijson import session_posts
 from oioiworld import World
 
-from backbone.cdr.store import DynamoCdrStore
-from backbone.cdr.wiring import ingest_dependencies
+from backbone.cdr.wiring import cdr_ingest_dependencies
+from bbctl.ops_cdr import CdrRecords
 
 PARTNER = "acme-cpo"
 
@@ -31,9 +31,9 @@ PARTNER = "acme-cpo"
 def ingest_env(monkeypatch: pytest.MonkeyPatch, resources: dict[str, str]) -> Iterator[None]:
     monkeypatch.setenv("CDR_TABLE", resources["CdrTable"])
     monkeypatch.setenv("CDR_DEAD_LETTER_QUEUE_URL", resources["CdrDeadLetterQueue"])
-    ingest_dependencies.cache_clear()
+    cdr_ingest_dependencies.cache_clear()
     yield
-    ingest_dependencies.cache_clear()
+    cdr_ingest_dependencies.cache_clear()
 
 
 def queued_messages(sqs: Any, url: str) -> list[dict[str, Any]]:
@@ -93,5 +93,5 @@ def test_given_any_session_post_then_it_is_refused_with_a_4xx_or_stored_never_lo
     assert ingest_handler(records, lambda_context) == {"batchItemFailures": []}
     assert queued_messages(sqs, resources["CdrDeadLetterQueue"]) == []
     session_id = json.loads(json.loads(message["Body"])["raw"])["session-id"]
-    store = DynamoCdrStore(aws.client("dynamodb"), resources["CdrTable"])
+    store = CdrRecords(aws.client("dynamodb"), resources["CdrTable"])
     assert store.history(PARTNER, str(session_id).strip()), "answered 0 but not stored"

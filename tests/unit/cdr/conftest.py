@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from cdrfakes import InMemoryCdrStore, InMemoryDeadLetters
 
-from backbone.cdr.logic import IngestDependencies
-from backbone.cdr.memory import InMemoryCdrStore, InMemoryDeadLetters
+from backbone.cdr.ports import IngestDependencies
 from backbone.observability import metrics
 
 

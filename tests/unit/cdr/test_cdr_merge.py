@@ -12,15 +12,15 @@ from typing import Any
 
 import pytest
 from cdrfactory import drive, drive_session_text, metric_count, oioi, session_post_text
+from cdrfakes import InMemoryCdrStore, InMemoryDeadLetters
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backbone.cdr.envelope import CdrEnvelope
-from backbone.cdr.logic import IngestDependencies, Outcome, ingest, ingest_message
-from backbone.cdr.memory import InMemoryCdrStore, InMemoryDeadLetters
-from backbone.cdr.models import Cdr, CdrStatus, RecordKind
+from backbone.cdr.ingest import Outcome, ingest, ingest_message
+from backbone.cdr.models import Cdr, CdrStatus, PutResult, RecordKind
 from backbone.cdr.parse import parse_cdr
-from backbone.cdr.store import PutResult
+from backbone.cdr.ports import IngestDependencies
 
 ONGOING_EARLY = session_post_text(stop=None, charging_stop=None, energy="3.2", cost=None)
 ONGOING_LATE = session_post_text(stop=None, charging_stop=None, energy="9.75", cost=None)

@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 from cdrfactory import T0, drive, drive_session_text, oioi, session_post_text
 
+from backbone.aws.attributes import to_attributes
 from backbone.cdr.envelope import CdrEnvelope
 from backbone.cdr.models import CdrStatus, DriverType, StoredCdr
 from backbone.cdr.parse import InvalidCdr, minor_to_amount, parse_cdr
-from backbone.cdr.store import to_attributes
 
 
 def test_given_the_spec_example_when_parsed_then_energy_and_cost_are_exact_decimals() -> None:

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 from cdrfactory import drive_session_text
+from cdrfakes import InMemoryCdrSender
 
-from backbone.cdr.memory import InMemoryCdrSender
-from backbone.cdr.partner import PartnerMode
-from backbone.cdr.reconcile import PollerSession, ReconcileDependencies, ReconcileOptions, reconcile
-from backbone.partners.errors import ServerError
+from backbone.cdr.models import PartnerMode, PollerSession, SessionUnavailable
+from backbone.cdr.ports import ReconcileDependencies
+from backbone.cdr.reconcile import reconcile
 from backbone.timeutil import to_storage
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -42,7 +42,7 @@ class FakePartner:
 
     def completed_sessions(self, user_id: str, limit: int) -> list[dict[str, Any]]:
         if user_id not in self.history:
-            raise ServerError("history unavailable", status_code=503)
+            raise SessionUnavailable("history unavailable")
         return self.history[user_id][:limit]
 
     def session(self, mode: PartnerMode, user_id: str | None, session_id: str) -> dict[str, Any]:
@@ -64,12 +64,12 @@ def known(
     return PollerSession(session_id, mode, user, NOW - timedelta(minutes=minutes_ago))
 
 
-def run(
-    poller: FakePoller, partner: FakePartner, cdrs: FakeCdrs, mode: PartnerMode = "drive"
-) -> tuple[Any, list[Any]]:
+def run(poller: FakePoller, partner: FakePartner, cdrs: FakeCdrs) -> tuple[Any, list[Any]]:
     queue = InMemoryCdrSender()
-    deps = ReconcileDependencies(poller=poller, partner=partner, cdrs=cdrs, queue=queue)
-    report = reconcile(deps, ReconcileOptions(partner_id="plugsurfing", partner_mode=mode), NOW)
+    deps = ReconcileDependencies(
+        poller=poller, partner=partner, cdrs=cdrs, queue=queue, partner_id="plugsurfing", clock=lambda: NOW
+    )
+    report = reconcile(deps)
     return report, queue.sent
 
 
@@ -96,7 +96,7 @@ def test_given_emp_mode_then_missing_sessions_are_fetched_by_id_without_history(
     poller = FakePoller([known("E1", 60, user=None, mode="emp")])
     partner = FakePartner(by_id={"E1": session("E1", 60)})
 
-    report, sent = run(poller, partner, FakeCdrs(), mode="emp")
+    report, sent = run(poller, partner, FakeCdrs())
 
     assert partner.fetched == [("emp", None, "E1")]
     assert report.reenqueued == 1

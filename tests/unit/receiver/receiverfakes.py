@@ -1,5 +1,5 @@
 """In-memory stand-ins for the receiver's data access, with the same contracts as
-`backbone.receiver.store` (conditions included), and helpers to build requests."""
+`backbone.receiver.aws` (conditions included), and helpers to build requests."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from backbone.aws.cdr_queue import CdrQueueUnavailable
 from backbone.cdr.envelope import CdrEnvelope
 from backbone.keys.models import ChargingKey, KeyState
 from backbone.receiver.access import AccessStatus, Caller, PartnerAccess, hash_api_key
 from backbone.receiver.dispatch import ACCEPTED_MESSAGES, receive
 from backbone.receiver.errors import BackendUnavailable, ConcurrentChange
+from backbone.receiver.ports import Dependencies
 from backbone.receiver.responses import Answer, error_answer
 from backbone.receiver.stations import (
     UNKNOWN_STATUS,
@@ -90,7 +92,7 @@ class FakeCdrQueue:
 
     def send(self, envelope: CdrEnvelope) -> None:
         if self.fail:
-            raise BackendUnavailable("the CDR could not be queued; please retry")
+            raise CdrQueueUnavailable("the CDR could not be queued; please retry")
         self.sent.append(envelope)
 
 
@@ -211,7 +213,8 @@ def send(
     )
     context = caller.to_context() if caller is not None else None
     try:
-        return receive(raw, context, backends, now)
+        deps = Dependencies(backends.charging_keys, backends.cdr_queue, backends.stations, clock=lambda: now)
+        return receive(raw, context, deps)
     except Exception as error:
         return error_answer(error)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Json, model_validator
 
@@ -45,6 +45,14 @@ REVIEW_OPEN = "OPEN"
 REVIEWED_AT = "reviewedAt"
 REVIEW_NOTE = "reviewNote"
 """Sparse: present (`OPEN`) exactly while a flagged record awaits an operator's review."""
+
+# Message attributes of a dead letter (CdrDeadLetterQueue): why, when and which message.
+REJECT_REASON = "cdrRejectReason"
+REJECTED_AT = "cdrRejectedAt"
+REJECTED_MESSAGE_ID = "cdrRejectedMessageId"
+REJECT_ATTRIBUTES = frozenset({REJECT_REASON, REJECTED_AT, REJECTED_MESSAGE_ID})
+
+PartnerMode = Literal["drive", "emp"]
 
 
 class CdrStatus(StrEnum):
@@ -271,6 +279,31 @@ class StoredState:
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> StoredState:
         return cls(CdrStatus(item["status"]), str(item["progress"]), str(item["payloadHash"]))
+
+
+@dataclass(frozen=True)
+class PutResult:
+    """`written`: the record is now the session's current record; `previous` is the one it
+    replaced (None: the session is new). Not written: `previous` is the current record, which
+    is final or further along."""
+
+    written: bool
+    previous: StoredState | None
+
+
+@dataclass(frozen=True)
+class PollerSession:
+    """A SessionsTable record the poller saw COMPLETE."""
+
+    session_id: str
+    mode: PartnerMode
+    user_id: str | None
+    completed_at: datetime
+
+
+class SessionUnavailable(Exception):
+    """Plugsurfing could not give a session (or a user's session history): reconciliation counts
+    it as an error and tries again on its next run."""
 
 
 class CdrQueueRecord(SqsRecordModel):

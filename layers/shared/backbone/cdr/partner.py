@@ -1,52 +1,46 @@
 """Plugsurfing sessions for reconciliation: the Drive session history and a session by id.
 
-Read through the client's HTTP layer, not its typed methods, for the same reason as the session
-poller (`backbone.sessions.partner`): a re-enqueued CDR must carry the partner's values, not our
-re-serialisation, and be written the way the poller writes it, so both copies hash the same.
+Read as the partner sent them (the client's `*_data` methods), for the same reason as the session
+poller: a re-enqueued CDR must carry the partner's values, not our re-serialisation, so both
+copies of one CDR hash the same. Partner failures become `SessionUnavailable`.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any, Literal
-from urllib.parse import quote
+from typing import Any
 
+from backbone.cdr.models import PartnerMode, SessionUnavailable
+from backbone.partners.errors import PartnerError
 from backbone.partners.plugsurfing import PlugsurfingClient
 
-PartnerMode = Literal["drive", "emp"]
 
+class EmpSessions:
+    """EMP mode: sessions by id; the EMP API has no session history."""
 
-def session_text(session: dict[str, Any]) -> str:
-    """The CDR `raw` of a session, exactly as the session poller writes it."""
-    return json.dumps(session, ensure_ascii=False, separators=(",", ":"))
-
-
-class PlugsurfingSessionSource:
     def __init__(self, client: PlugsurfingClient) -> None:
         self.client = client
 
     def completed_sessions(self, user_id: str, limit: int) -> list[dict[str, Any]]:
-        """`POST /v1/users/{userId}/sessions/history` with `sessionStatus: ["COMPLETE"]`."""
-        body = {"sessionStatus": ["COMPLETE"], "limit": limit}
-        path = f"/v1/users/{_segment(user_id)}/sessions/history"
-        data = self.client.http.request("POST", path, json=body, idempotent=True).data
-        sessions = data.get("sessions", []) if isinstance(data, dict) else []
-        return [session for session in sessions if isinstance(session, dict)]
+        return []
 
     def session(self, mode: PartnerMode, user_id: str | None, session_id: str) -> dict[str, Any]:
         """Drive `GET /v1/users/{u}/sessions/{id}` or EMP `GET {emp base}/sessions/{id}`."""
-        if mode == "drive":
-            if not user_id:
-                raise ValueError(f"Drive session {session_id} has no user id")
-            http = self.client.http
-            path = f"/v1/users/{_segment(user_id)}/sessions/{_segment(session_id)}"
-        else:
-            http, path = self.client.emp_http, f"/sessions/{_segment(session_id)}"
-        data = http.request("GET", path).data
-        if not isinstance(data, dict):
-            raise ValueError(f"session {session_id}: expected a JSON object from the partner")
-        return data
+        if mode == "drive" and not user_id:
+            raise SessionUnavailable(f"Drive session {session_id} has no user id")
+        try:
+            if mode == "drive" and user_id:
+                return self.client.get_session_data(user_id, session_id)
+            return self.client.emp_get_session_data(session_id)
+        except PartnerError as error:
+            raise SessionUnavailable(f"session {session_id}: {error}") from error
 
 
-def _segment(value: str) -> str:
-    return quote(value, safe="")
+class DriveSessions(EmpSessions):
+    """Drive mode: sessions by id, and each user's session history."""
+
+    def completed_sessions(self, user_id: str, limit: int) -> list[dict[str, Any]]:
+        """`POST /v1/users/{userId}/sessions/history` with `sessionStatus: ["COMPLETE"]`."""
+        try:
+            return self.client.session_history_data(user_id, ["COMPLETE"], limit)
+        except PartnerError as error:
+            raise SessionUnavailable(f"session history of {user_id}: {error}") from error

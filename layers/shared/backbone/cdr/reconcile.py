@@ -12,57 +12,20 @@ be on its way. A re-enqueued CDR that turns out to be there after all is a no-op
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
 from backbone.cdr.envelope import CdrEnvelope
-from backbone.cdr.partner import PartnerMode, session_text
+from backbone.cdr.models import PartnerMode, SessionUnavailable
+from backbone.cdr.ports import ReconcileDependencies
 from backbone.observability import MetricUnit, logger, metrics
-from backbone.partners.errors import PartnerError
 from backbone.timeutil import from_storage
 
 _DURATION = TypeAdapter(timedelta)
-
-
-@dataclass(frozen=True)
-class PollerSession:
-    """A SessionsTable record the poller saw COMPLETE."""
-
-    session_id: str
-    mode: PartnerMode
-    user_id: str | None
-    completed_at: datetime
-
-
-class PollerSessions(Protocol):
-    def completed_since(self, since: datetime) -> Iterable[PollerSession]: ...
-
-
-class SessionSource(Protocol):
-    def completed_sessions(self, user_id: str, limit: int) -> list[dict[str, Any]]: ...
-
-    def session(self, mode: PartnerMode, user_id: str | None, session_id: str) -> dict[str, Any]: ...
-
-
-class CdrQueue(Protocol):
-    def send(self, envelope: CdrEnvelope) -> None: ...
-
-
-class StoredCdrs(Protocol):
-    def has_final(self, session_id: str) -> bool: ...
-
-
-@dataclass(frozen=True)
-class ReconcileOptions:
-    partner_id: str  # CDR partner id of Drive/EMP sessions (the poller's CDR_PARTNER_ID)
-    partner_mode: PartnerMode
-    lookback: timedelta = timedelta(days=7)
-    settle: timedelta = timedelta(minutes=15)
-    history_limit: int = 50
 
 
 @dataclass
@@ -90,18 +53,11 @@ class _Candidate:
     session: dict[str, Any] | None = None  # the partner's JSON, when the history gave it
 
 
-@dataclass(frozen=True)
-class ReconcileDependencies:
-    poller: PollerSessions
-    partner: SessionSource
-    cdrs: StoredCdrs
-    queue: CdrQueue
-
-
-def reconcile(deps: ReconcileDependencies, options: ReconcileOptions, now: datetime) -> ReconcileReport:
+def reconcile(deps: ReconcileDependencies) -> ReconcileReport:
     """Check every due completed session; enqueue the CDR of each one without a final CDR."""
     report = ReconcileReport()
-    candidates = _candidates(deps, options, now, report)
+    now = deps.clock()
+    candidates = _candidates(deps, now, report)
     for session_id, candidate in sorted(candidates.items()):
         report.checked += 1
         if deps.cdrs.has_final(session_id):
@@ -110,7 +66,7 @@ def reconcile(deps: ReconcileDependencies, options: ReconcileOptions, now: datet
         logger.warning("completed session without a final CDR", extra={"session_id": session_id})
         try:
             session = candidate.session or deps.partner.session(candidate.mode, candidate.user_id, session_id)
-        except (PartnerError, ValueError) as error:
+        except SessionUnavailable as error:
             report.errors += 1
             logger.error(
                 "session could not be fetched", extra={"session_id": session_id, "error": str(error)}
@@ -118,7 +74,7 @@ def reconcile(deps: ReconcileDependencies, options: ReconcileOptions, now: datet
             continue
         envelope = CdrEnvelope(
             source="drive-api",
-            partner_id=options.partner_id,
+            partner_id=deps.partner_id,
             received_at=now,
             raw=session_text(session),
             user_id=candidate.user_id,
@@ -137,29 +93,25 @@ def reconcile(deps: ReconcileDependencies, options: ReconcileOptions, now: datet
     return report
 
 
-def _candidates(
-    deps: ReconcileDependencies, options: ReconcileOptions, now: datetime, report: ReconcileReport
-) -> dict[str, _Candidate]:
-    since = now - options.lookback
+def _candidates(deps: ReconcileDependencies, now: datetime, report: ReconcileReport) -> dict[str, _Candidate]:
+    since = now - deps.lookback
     candidates: dict[str, _Candidate] = {}
     users: set[str] = set()
     for known in deps.poller.completed_since(since):
         if known.user_id and known.mode == "drive":
             users.add(known.user_id)
-        if known.completed_at + options.settle <= now:
+        if known.completed_at + deps.settle <= now:
             candidates[known.session_id] = _Candidate(known.mode, known.user_id)
-    if options.partner_mode != "drive":
-        return candidates  # EMP has no session history: the poller's records are all we know
-    for user_id in sorted(users):
+    for user_id in sorted(users):  # EMP has no session history: the poller's records are all
         try:
-            history = deps.partner.completed_sessions(user_id, options.history_limit)
-        except PartnerError as error:
+            history = deps.partner.completed_sessions(user_id, deps.history_limit)
+        except SessionUnavailable as error:
             report.errors += 1
             logger.error("session history unavailable", extra={"user_id": user_id, "error": str(error)})
             continue
         for session in history:
             session_id = session.get("sessionId")
-            if isinstance(session_id, str) and session_id and _due(session, since, now - options.settle):
+            if isinstance(session_id, str) and session_id and _due(session, since, now - deps.settle):
                 candidate = candidates.setdefault(session_id, _Candidate("drive", user_id))
                 candidate.session = session
     return candidates
@@ -179,3 +131,9 @@ def _due(session: dict[str, Any], since: datetime, settled_before: datetime) -> 
         )
         return False
     return start >= since and start + duration <= settled_before
+
+
+def session_text(session: dict[str, Any]) -> str:
+    """The CDR `raw` of a session, exactly as the session poller writes it (so both copies of
+    one CDR hash the same)."""
+    return json.dumps(session, ensure_ascii=False, separators=(",", ":"))

@@ -1,54 +1,40 @@
-"""The CDR functions' data-access objects, built once per process (warm invocations reuse their
-connections)."""
+"""The CDR functions' dependencies, built once per process (warm invocations reuse their
+connections): the one place that builds clients and tables and picks EMP or Drive adapters."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from functools import cache
-from typing import TYPE_CHECKING
 
-import boto3
-
-from backbone.cdr.logic import IngestDependencies
+from backbone.aws.cdr_queue import SqsCdrQueue
+from backbone.aws.clients import client
+from backbone.cdr.aws import DynamoCdrStore, SessionsTableReader, SqsDeadLetters
+from backbone.cdr.ports import IngestDependencies, ReconcileDependencies
 from backbone.cdr.settings import CdrIngestSettings, CdrReconcileSettings
-from backbone.cdr.store import AWS_CONFIG, DynamoCdrStore, SessionsTableReader, SqsCdrSender, SqsDeadLetters
-
-if TYPE_CHECKING:
-    from backbone.cdr.reconcile import ReconcileDependencies, ReconcileOptions
 
 
 @cache
-def ingest_dependencies(settings: CdrIngestSettings) -> IngestDependencies:
+def cdr_ingest_dependencies(settings: CdrIngestSettings) -> IngestDependencies:
     return IngestDependencies(
-        store=DynamoCdrStore(boto3.client("dynamodb", config=AWS_CONFIG), settings.cdr_table),
-        dead_letters=SqsDeadLetters(
-            boto3.client("sqs", config=AWS_CONFIG), settings.cdr_dead_letter_queue_url
-        ),
+        store=DynamoCdrStore(client("dynamodb", "batch"), settings.cdr_table),
+        dead_letters=SqsDeadLetters(client("sqs", "batch"), settings.cdr_dead_letter_queue_url),
     )
 
 
 @cache
-def reconcile_dependencies(settings: CdrReconcileSettings) -> ReconcileDependencies:
+def cdr_reconcile_dependencies(settings: CdrReconcileSettings) -> ReconcileDependencies:
     # Imported here: the partner client (httpx) is CdrReconcileFunction's, not ingestion's.
-    from backbone.cdr.partner import PlugsurfingSessionSource  # noqa: PLC0415
-    from backbone.cdr.reconcile import ReconcileDependencies  # noqa: PLC0415
-    from backbone.partners.factory import plugsurfing_client  # noqa: PLC0415
+    from backbone.cdr.partner import DriveSessions, EmpSessions  # noqa: PLC0415
+    from backbone.partners.factory import BATCH_RETRY, plugsurfing_client  # noqa: PLC0415
 
-    dynamodb = boto3.client("dynamodb", config=AWS_CONFIG)
+    dynamodb = client("dynamodb", "batch")
+    sessions = DriveSessions if settings.partner_mode == "drive" else EmpSessions
     return ReconcileDependencies(
         poller=SessionsTableReader(dynamodb, settings.sessions_table),
-        partner=PlugsurfingSessionSource(plugsurfing_client(settings)),
+        partner=sessions(plugsurfing_client(settings, BATCH_RETRY)),
         cdrs=DynamoCdrStore(dynamodb, settings.cdr_table),
-        queue=SqsCdrSender(boto3.client("sqs", config=AWS_CONFIG), settings.cdr_queue_url),
-    )
-
-
-def reconcile_options(settings: CdrReconcileSettings) -> ReconcileOptions:
-    from backbone.cdr.reconcile import ReconcileOptions  # noqa: PLC0415
-
-    return ReconcileOptions(
+        queue=SqsCdrQueue(client("sqs", "batch"), settings.cdr_queue_url),
         partner_id=settings.cdr_partner_id,
-        partner_mode=settings.partner_mode,
         lookback=timedelta(hours=settings.cdr_reconcile_lookback_hours),
         settle=timedelta(minutes=settings.cdr_reconcile_settle_minutes),
         history_limit=settings.cdr_reconcile_history_limit,

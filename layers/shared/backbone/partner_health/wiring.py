@@ -12,7 +12,7 @@ from backbone.partner_health.aws import DynamoPartnerActivity, recording_client
 from backbone.partner_health.ports import HealthDependencies
 from backbone.partner_health.recorder import DISABLED, ActivityRecorder
 from backbone.partner_health.settings import PartnerActivitySettings, PartnerHealthSettings
-from backbone.receiver.access_store import DynamoPartnerAccess
+from backbone.receiver.aws import DynamoPartnerAccess
 from backbone.settings import load_settings
 
 

@@ -10,17 +10,17 @@ from __future__ import annotations
 from backbone.observability import bind_correlation, logger
 from backbone.oioi.models import ConnectorPostStatus
 from backbone.receiver.errors import EvseNotFound
-from backbone.receiver.ports import Backends, Request
+from backbone.receiver.ports import Dependencies, Request
 from backbone.receiver.responses import Answer, answer
 
 
-def handle(message: ConnectorPostStatus, request: Request, backends: Backends) -> Answer:
+def handle(message: ConnectorPostStatus, request: Request, deps: Dependencies) -> Answer:
     """0 when recorded (or superseded by a later report), 181 (404) for a connector that is not
     a live connector of one of the caller's stations."""
     bind_correlation(evse_id=message.connector_id)
     request.require_partner_identifier(message.partner_identifier)
     partner_id = request.caller.partner_id
-    outcome = backends.stations.update_status(
+    outcome = deps.stations.update_status(
         message.connector_id, partner_id, message.status.value, request.received_at
     )
     if outcome.applied:

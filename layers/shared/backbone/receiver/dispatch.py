@@ -13,7 +13,6 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
@@ -35,7 +34,7 @@ from backbone.oioi.wire import (
 from backbone.receiver import connector_post_status, rfid_verify, session_post, station_post
 from backbone.receiver.access import Caller
 from backbone.receiver.errors import BodyTooLarge, NotAllowed
-from backbone.receiver.ports import Backends, Request
+from backbone.receiver.ports import Dependencies, Request
 from backbone.receiver.responses import Answer, error_answer
 
 MAX_BODY_BYTES = 64 * 1024
@@ -51,14 +50,14 @@ class Route(Generic[M]):
     contract that raises `InvalidRequest` itself) and the function that handles it."""
 
     read: Callable[[dict[str, Any]], M]
-    handle: Callable[[M, Request, Backends], Answer]
+    handle: Callable[[M, Request, Dependencies], Answer]
 
-    def run(self, payload: dict[str, Any], request: Request, backends: Backends) -> Answer:
+    def run(self, payload: dict[str, Any], request: Request, deps: Dependencies) -> Answer:
         try:
             message = self.read(payload)
         except ValidationError as exc:
             raise InvalidMessage(request.message_name, exc) from exc
-        return self.handle(message, request, backends)
+        return self.handle(message, request, deps)
 
 
 ROUTES: dict[str, Route[Any]] = {
@@ -82,25 +81,11 @@ class _Received:
     message: str = NO_MESSAGE
 
 
-AcceptedHook = Callable[[str, str, datetime], None]
-"""Told (partner id, message, receipt time) of every message answered 200; must never raise."""
-
-
-def _ignore(partner_id: str, message: str, at: datetime) -> None:
-    """The default `AcceptedHook`."""
-
-
-def receive(
-    body: bytes,
-    authorizer_context: Mapping[str, Any] | None,
-    backends: Backends,
-    now: datetime,
-    on_accepted: AcceptedHook = _ignore,
-) -> Answer:
+def receive(body: bytes, authorizer_context: Mapping[str, Any] | None, deps: Dependencies) -> Answer:
     """Handle one request body from the caller the authorizer identified; count the outcome."""
     received = _Received()
     try:
-        answer = _receive(body, authorizer_context, backends, now, received, on_accepted=on_accepted)
+        answer = _receive(body, authorizer_context, deps, received)
     except Exception as error:
         count_message(received.message, error_answer(error))
         raise
@@ -118,12 +103,10 @@ def count_message(message: str, answer: Answer) -> None:
 def _receive(
     body: bytes,
     authorizer_context: Mapping[str, Any] | None,
-    backends: Backends,
-    now: datetime,
+    deps: Dependencies,
     received: _Received,
-    *,
-    on_accepted: AcceptedHook,
 ) -> Answer:
+    now = deps.clock()
     caller = Caller.from_context(authorizer_context)
     bind_correlation(partner_id=caller.partner_id, key_id=caller.key_id)
     if len(body) > MAX_BODY_BYTES:
@@ -148,9 +131,9 @@ def _receive(
     bind_correlation(message=name)
     if not isinstance(payload, dict):
         raise MalformedMessage(f"{name} must be a JSON object")
-    answer = route.run(payload, Request(name, payload_text, caller, now), backends)
+    answer = route.run(payload, Request(name, payload_text, caller, now), deps)
     if answer.status == 200:
-        on_accepted(caller.partner_id, name, now)  # partner health (backbone.partner_health)
+        deps.on_accepted(caller.partner_id, name, now)  # partner health (backbone.partner_health)
     return answer
 
 

@@ -1,19 +1,21 @@
 """What each message's logic receives: the request context and the data-access interfaces.
 
-The AWS implementations live in `backbone.receiver.store`; tests pass in-memory ones.
+The AWS implementations live in `backbone.receiver.aws`, built in `backbone.receiver.wiring`;
+tests pass in-memory ones.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from backbone.cdr.envelope import CdrEnvelope
-from backbone.receiver.access import Caller
+from backbone.receiver.access import AccessReader, Caller
 from backbone.receiver.errors import ForeignPartnerIdentifier
 from backbone.receiver.stations import ConnectorRecord, StationRecord, StationWrite, StatusWrite
+from backbone.timeutil import utc_now
 
 
 @dataclass(frozen=True)
@@ -57,15 +59,27 @@ class StationStore(Protocol):
         recorded; otherwise change nothing and return the item as it is."""
 
 
-class Backends(Protocol):
-    """Data access for the receiver, each created on first use (rfid-verify never pays for an
-    SQS client)."""
+AcceptedHook = Callable[[str, str, datetime], None]
+"""Told (partner id, message, receipt time) of every message answered 200; must never raise."""
 
-    @property
-    def charging_keys(self) -> ChargingKeyReader: ...
 
-    @property
-    def cdr_queue(self) -> CdrSender: ...
+def _ignore(partner_id: str, message: str, at: datetime) -> None:
+    """The default `AcceptedHook`."""
 
-    @property
-    def stations(self) -> StationStore: ...
+
+@dataclass(frozen=True)
+class Dependencies:
+    """Data access for the receiver. The AWS adapters create their clients on first use
+    (rfid-verify never pays for an SQS client)."""
+
+    charging_keys: ChargingKeyReader
+    cdr_queue: CdrSender
+    stations: StationStore
+    clock: Callable[[], datetime] = utc_now
+    on_accepted: AcceptedHook = _ignore
+    """Partner health notes who sent what (`backbone.partner_health`)."""
+
+
+@dataclass(frozen=True)
+class AuthorizerDependencies:
+    access: AccessReader

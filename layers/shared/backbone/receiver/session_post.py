@@ -15,7 +15,7 @@ from backbone.cdr.envelope import CdrEnvelope
 from backbone.cdr.intake import InvalidCdr, SessionPostIntake, read_session_post
 from backbone.errors import InvalidRequest
 from backbone.observability import bind_correlation
-from backbone.receiver.ports import Backends, Request
+from backbone.receiver.ports import Dependencies, Request
 from backbone.receiver.responses import Answer, answer
 
 
@@ -26,7 +26,7 @@ def read(payload: dict[str, Any]) -> SessionPostIntake:
         raise InvalidRequest(f"invalid session-post: {invalid}") from invalid
 
 
-def handle(message: SessionPostIntake, request: Request, backends: Backends) -> Answer:
+def handle(message: SessionPostIntake, request: Request, deps: Dependencies) -> Answer:
     """0 once the CDR is on the queue. If enqueueing fails the sender raises and the partner gets
     a 5xx to retry: we never answer 200 for a CDR that is not durably queued."""
     bind_correlation(session_id=message.session_id)
@@ -37,5 +37,5 @@ def handle(message: SessionPostIntake, request: Request, backends: Backends) -> 
         received_at=request.received_at,
         raw=request.payload_text,
     )
-    backends.cdr_queue.send(envelope)
+    deps.cdr_queue.send(envelope)
     return answer()

@@ -25,7 +25,7 @@ from backbone.observability import bind_correlation
 from backbone.oioi.codes import ResultCode
 from backbone.oioi.models import Station, StationPost
 from backbone.receiver.errors import ForeignPartnerIdentifier
-from backbone.receiver.ports import Backends, Request
+from backbone.receiver.ports import Dependencies, Request
 from backbone.receiver.responses import Answer, answer
 from backbone.receiver.stations import (
     ConnectorRecord,
@@ -57,13 +57,13 @@ def read(payload: dict[str, Any]) -> StationPost:
     return message
 
 
-def handle(message: StationPost, request: Request, backends: Backends) -> Answer:
+def handle(message: StationPost, request: Request, deps: Dependencies) -> Answer:
     bind_correlation(station_id=message.station.id)
     request.require_partner_identifier(message.partner_identifier)
     posted = connector_specs(message.station)
     if len(distinct_evse_ids(posted)) > MAX_EVSE_IDS:
         raise InvalidRequest(f"station-post.station.connectors: at most {MAX_EVSE_IDS} EVSE IDs per station")
-    store = backends.stations
+    store = deps.stations
     existing = store.get_station(message.station.id)
     wanted = set(distinct_evse_ids(posted)) | set(existing.evse_ids if existing else ())
     write = plan(message, request, existing, store.get_connectors(wanted))

@@ -1,4 +1,6 @@
-"""Operator tools for CdrDeadLetterQueue: look at what is there and why, and send it back.
+"""Operator tools for CDRs (`bbctl cdr`): CdrTable's access patterns for people (a session's
+records, the review queue and resolving it), and CdrDeadLetterQueue: look at what is there and
+why, and send it back. Not shipped in the Lambda layer.
 
 Two kinds of messages land there: CDRs ingestion refused as invalid (sent at once, reason in the
 `cdrRejectReason` attribute) and messages that failed five deliveries (throttling that outlasted
@@ -8,17 +10,29 @@ retries, a bug): their reason is in the CdrIngestFunction logs under the message
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from backbone.cdr.store import REJECT_ATTRIBUTES, REJECT_REASON
+from backbone.aws.attributes import from_attributes
+from backbone.aws.errors import is_condition_failed
+from backbone.aws.pages import items
+from backbone.cdr.models import (
+    REJECT_ATTRIBUTES,
+    REJECT_REASON,
+    REVIEW_ATTRIBUTE,
+    REVIEW_NOTE,
+    REVIEW_OPEN,
+    REVIEWED_AT,
+    StoredCdr,
+)
 from backbone.timeutil import to_storage
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef, MessageTypeDef
 
@@ -27,6 +41,82 @@ _MOVE_VISIBILITY_S = 60
 _EXHAUSTED = (
     "failed ingestion on every delivery (maxReceiveCount); see CdrIngestFunction logs for the message id"
 )
+
+
+class CdrRecords:
+    """CdrTable as operators read it (docs/cdr-ingestion.md, access patterns)."""
+
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self.client, self.table = client, table
+
+    def history(self, partner_id: str, session_id: str) -> list[StoredCdr]:
+        """The current record and the corrections of one session (strongly consistent)."""
+        return self._query(
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"{partner_id}#{session_id}"}},
+            ConsistentRead=True,
+        )
+
+    def by_session(self, session_id: str) -> list[StoredCdr]:
+        """Every record with this session id, of any partner, oldest received first."""
+        return self._query(
+            IndexName="BySession",
+            KeyConditionExpression="sessionId = :id",
+            ExpressionAttributeValues={":id": {"S": session_id}},
+        )
+
+    def awaiting_review(self, limit: int | None = None) -> Iterator[StoredCdr]:
+        """Records stored with anomalies and not yet resolved, oldest received first."""
+        keys = items(
+            self.client.query,
+            TableName=self.table,
+            IndexName="NeedsReview",
+            KeyConditionExpression="#h = :open",
+            ExpressionAttributeNames={"#h": REVIEW_ATTRIBUTE},
+            ExpressionAttributeValues={":open": {"S": REVIEW_OPEN}},
+        )
+        shown = 0
+        for key in keys:
+            item = self.client.get_item(
+                TableName=self.table, Key={"pk": key["pk"], "sk": key["sk"]}, ConsistentRead=True
+            ).get("Item")
+            if item is None or REVIEW_ATTRIBUTE not in item:
+                continue  # replaced or resolved since the index was read
+            yield StoredCdr.from_item(from_attributes(item))
+            shown += 1
+            if limit is not None and shown >= limit:
+                return
+
+    def resolve_review(self, stored: StoredCdr, note: str, at: datetime) -> bool:
+        """Mark a flagged record reviewed (it leaves the NeedsReview index); the CDR itself is
+        not touched. False if it was not awaiting review (resolved already, or replaced)."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": stored.cdr.pk}, "sk": {"S": stored.sk}},
+                UpdateExpression="SET #at = :at, #note = :note REMOVE #review",
+                ConditionExpression="#review = :open AND payloadHash = :hash",
+                ExpressionAttributeNames={
+                    "#at": REVIEWED_AT,
+                    "#note": REVIEW_NOTE,
+                    "#review": REVIEW_ATTRIBUTE,
+                },
+                ExpressionAttributeValues={
+                    ":at": {"S": to_storage(at)},
+                    ":note": {"S": note},
+                    ":open": {"S": REVIEW_OPEN},
+                    ":hash": {"S": stored.cdr.payload_hash},
+                },
+            )
+        except ClientError as error:
+            if is_condition_failed(error):
+                return False
+            raise
+        return True
+
+    def _query(self, **arguments: Any) -> list[StoredCdr]:
+        found = items(self.client.query, TableName=self.table, **arguments)
+        return [StoredCdr.from_item(from_attributes(item)) for item in found]
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,12 @@ decided from the item DynamoDB hands back when the condition fails.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
 from backbone.cdr.envelope import CdrEnvelope
 from backbone.cdr.models import Cdr, CdrStatus
 from backbone.cdr.parse import InvalidCdr, parse_cdr
-from backbone.cdr.store import CdrStore, DeadLetters
+from backbone.cdr.ports import CdrStore, IngestDependencies
 from backbone.observability import MetricUnit, bind_correlation, logger, metrics, record_scope
 
 
@@ -42,12 +41,6 @@ class Outcome(StrEnum):
 
 
 _STORED = frozenset({Outcome.CREATED, Outcome.ADVANCED, Outcome.COMPLETED, Outcome.CORRECTION})
-
-
-@dataclass(frozen=True)
-class IngestDependencies:
-    store: CdrStore
-    dead_letters: DeadLetters
 
 
 def ingest(cdr: Cdr, store: CdrStore) -> Outcome:
@@ -80,7 +73,7 @@ def ingest_message(
         try:
             cdr = parse_cdr(envelope)
         except InvalidCdr as invalid:
-            deps.dead_letters.send(body or envelope.to_message(), str(invalid), message_id)
+            deps.dead_letters.send(body or envelope.to_message(), str(invalid), message_id, deps.clock())
             logger.warning("invalid CDR sent to the dead-letter queue", extra={"reason": str(invalid)})
             return _count(Outcome.REJECTED)
         bind_correlation(session_id=cdr.session_id)

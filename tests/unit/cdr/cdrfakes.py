@@ -1,15 +1,15 @@
 """In-memory stand-ins for CdrTable and the queues, with DynamoDB's per-item atomicity (a lock):
-for unit tests, property tests and anyone building on CDRs without AWS."""
+for unit and property tests of the CDR logic without AWS."""
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from backbone.cdr.envelope import CdrEnvelope
-from backbone.cdr.models import CURRENT_SK, Cdr, CdrStatus, RecordKind, StoredCdr, StoredState
-from backbone.cdr.store import PutResult
+from backbone.cdr.models import CURRENT_SK, Cdr, CdrStatus, PutResult, RecordKind, StoredCdr, StoredState
 
 
 @dataclass
@@ -58,7 +58,7 @@ class InMemoryCdrStore:
 class InMemoryDeadLetters:
     messages: list[tuple[str, str, str]] = field(default_factory=list)  # (body, reason, message id)
 
-    def send(self, body: str, reason: str, message_id: str) -> None:
+    def send(self, body: str, reason: str, message_id: str, at: datetime) -> None:
         self.messages.append((body, reason, message_id))
 
 

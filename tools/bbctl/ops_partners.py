@@ -1,4 +1,7 @@
-"""Per-key throttling of the OIOI endpoint: one API Gateway API key per partner key, in the
+"""Operator tools for partner API keys (`bbctl partners`): the partners table as operators
+write it, and the API Gateway usage plan. Not shipped in the Lambda layer.
+
+Per-key throttling of the OIOI endpoint: one API Gateway API key per partner key, in the
 stack's usage plan (OioiPartnerUsagePlan, template.yaml).
 
 API Gateway throttles each API key of a usage plan on its own (rate and burst of the plan), so
@@ -21,9 +24,40 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from backbone.aws.attributes import from_attributes, to_attributes
 from backbone.receiver.access import PartnerAccess
+from backbone.receiver.aws import DynamoPartnerAccess
 
 KEY_ID_TAG = "backbone:keyId"
+KEY_ID_INDEX = "ByKeyId"
+
+
+class PartnerAccessTable(DynamoPartnerAccess):
+    """The partners table (`access.AccessStore`): the Lambdas' reads, and the writes and
+    look-ups of `bbctl partners`."""
+
+    def put_new(self, access: PartnerAccess) -> None:
+        self._client.put_item(
+            TableName=self._table,
+            Item=to_attributes(access.to_item()),
+            ConditionExpression="attribute_not_exists(keyHash)",
+        )
+
+    def save(self, access: PartnerAccess) -> None:
+        self._client.put_item(
+            TableName=self._table,
+            Item=to_attributes(access.to_item()),
+            ConditionExpression="attribute_exists(keyHash)",
+        )
+
+    def find_by_key_id(self, key_id: str) -> list[PartnerAccess]:
+        response = self._client.query(
+            TableName=self._table,
+            IndexName=KEY_ID_INDEX,
+            KeyConditionExpression="keyId = :id",
+            ExpressionAttributeValues={":id": {"S": key_id}},
+        )
+        return [PartnerAccess.from_item(from_attributes(item)) for item in response.get("Items", [])]
 
 
 class UsagePlanNotFound(LookupError):

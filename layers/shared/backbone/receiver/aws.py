@@ -1,28 +1,26 @@
-"""AWS data access for the OIOI receiver: charging keys, the CDR queue and stations.
+"""The receiver's ports on AWS: partner API keys (authorizer), charging keys (rfid-verify), the
+CDR queue (session-post) and stations (station-post, connector-post-status).
 
-Clients are created once per process and only when first needed. AWS failures become
-`BackendUnavailable` (5xx, code 100) so the partner retries; nothing here decides an OIOI answer.
+Low-level clients (cheaper to create and to call than boto3 resources, which matters on the
+authorizer's and rfid-verify's cold and warm paths), of the `api` latency class, each created on
+first use (`connect`) and then reused for the life of the execution environment. AWS failures
+become `BackendUnavailable` or `CdrQueueUnavailable` (5xx, code 100) so the partner retries;
+nothing here decides an OIOI answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-import boto3
-
-from backbone.cdr.envelope import CdrEnvelope
-from backbone.receiver.dynamo import (
-    AWS_ERRORS,
-    CLIENT_CONFIG,
-    dynamodb_client,
-    from_attributes,
-    to_attributes,
-)
+from backbone.aws.attributes import from_attributes, to_attributes
+from backbone.aws.cdr_queue import Message, SqsCdrQueue
+from backbone.aws.errors import AWS_ERRORS, error_code, is_condition_failed
+from backbone.aws.pages import items
+from backbone.receiver.access import PartnerAccess
 from backbone.receiver.errors import BackendUnavailable, ConcurrentChange
-from backbone.receiver.settings import OioiReceiverSettings
 from backbone.receiver.stations import (
     UNKNOWN_STATUS,
     ConnectorRecord,
@@ -39,21 +37,47 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
     from mypy_boto3_sqs.client import SQSClient
 
+Connect = Callable[[], Any]
+"""Returns the (cached) boto3 client an adapter uses: `partial(backbone.aws.clients.client, ...)`."""
+
 BATCH_GET_ROUNDS = 5
+
+
+# --- Partner API keys (authorizer) ------------------------------------------------------------
+
+
+class DynamoPartnerAccess:
+    """The partners table: one item per API key, keyed by the key's SHA-256 (see `access`)."""
+
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._client, self._table = client, table
+
+    def get(self, key_hash: str) -> PartnerAccess | None:
+        # Errors propagate: the authorizer then fails, and API Gateway answers 500 (fail closed).
+        response = self._client.get_item(TableName=self._table, Key={"keyHash": {"S": key_hash}})
+        item = response.get("Item")
+        return None if item is None else PartnerAccess.from_item(from_attributes(item))
+
+    def list_all(self) -> list[PartnerAccess]:
+        """Every key, by partner and creation (partner health, `bbctl partners`)."""
+        found = items(self._client.scan, TableName=self._table)
+        accesses = (PartnerAccess.from_item(from_attributes(item)) for item in found)
+        return sorted(accesses, key=lambda access: (access.partner_id, access.created_at))
 
 
 # --- Charging keys (rfid-verify) --------------------------------------------------------------
 
 
 class DynamoChargingKeys:
-    def __init__(self, client: DynamoDBClient, table: str) -> None:
-        self._client, self._table = client, table
+    def __init__(self, connect: Connect, table: str) -> None:
+        self._connect, self._table = connect, table
 
     def get(self, uid: str) -> dict[str, Any] | None:
         # Eventually consistent: a key changed in the last second may answer as before; half
         # the cost and latency of a strong read on the hottest path.
         try:
-            response = self._client.get_item(TableName=self._table, Key={"uid": {"S": uid}})
+            client: DynamoDBClient = self._connect()
+            response = client.get_item(TableName=self._table, Key={"uid": {"S": uid}})
         except AWS_ERRORS as exc:
             raise BackendUnavailable("charging keys are unavailable; please retry") from exc
         item = response.get("Item")
@@ -63,23 +87,32 @@ class DynamoChargingKeys:
 # --- CDR queue (session-post) -----------------------------------------------------------------
 
 
-class SqsCdrSender:
-    def __init__(self, client: SQSClient, queue_url: str) -> None:
-        self._client, self._queue_url = client, queue_url
+class LazyCdrQueue:
+    """`SqsCdrQueue`, its SQS client created on the first CDR."""
 
-    def send(self, envelope: CdrEnvelope) -> None:
-        try:
-            self._client.send_message(QueueUrl=self._queue_url, MessageBody=envelope.to_message())
-        except AWS_ERRORS as exc:
-            raise BackendUnavailable("the CDR could not be queued; please retry") from exc
+    def __init__(self, connect: Connect, queue_url: str) -> None:
+        self._connect, self._queue_url = connect, queue_url
+
+    @cached_property
+    def _queue(self) -> SqsCdrQueue:
+        sqs: SQSClient = self._connect()
+        return SqsCdrQueue(sqs, self._queue_url)
+
+    def send(self, envelope: Message) -> None:
+        self._queue.send(envelope)
 
 
 # --- Stations (station-post, connector-post-status) -------------------------------------------
 
 
 class DynamoStations:
-    def __init__(self, client: DynamoDBClient, table: str) -> None:
-        self._client, self._table = client, table
+    def __init__(self, connect: Connect, table: str) -> None:
+        self._connect, self._table = connect, table
+
+    @property
+    def _client(self) -> DynamoDBClient:
+        client: DynamoDBClient = self._connect()
+        return client
 
     def get_station(self, station_id: str) -> StationRecord | None:
         try:
@@ -119,11 +152,11 @@ class DynamoStations:
         ]
         try:
             self._client.transact_write_items(TransactItems=items)
-        except self._client.exceptions.TransactionCanceledException as exc:
-            # A condition failed (someone changed the station or took an EVSE ID since we read)
-            # or a concurrent transaction conflicted: retrying re-reads and decides again.
-            raise ConcurrentChange("the station changed while this request ran; please retry") from exc
         except AWS_ERRORS as exc:
+            if error_code(exc) == "TransactionCanceledException":
+                # A condition failed (someone changed the station or took an EVSE ID since we
+                # read) or a concurrent transaction conflicted: retrying re-reads and decides again.
+                raise ConcurrentChange("the station changed while this request ran; please retry") from exc
             raise BackendUnavailable("stations are unavailable; please retry") from exc
 
     def _station_put(self, write: StationWrite) -> TransactWriteItemTypeDef:
@@ -188,37 +221,9 @@ class DynamoStations:
                 ),
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except self._client.exceptions.ConditionalCheckFailedException as exc:
-            old: Any = exc.response.get("Item")
-            return StatusWrite(False, ConnectorRecord.from_item(from_attributes(old)) if old else None)
         except AWS_ERRORS as exc:
-            raise BackendUnavailable("stations are unavailable; please retry") from exc
+            if not is_condition_failed(exc):
+                raise BackendUnavailable("stations are unavailable; please retry") from exc
+            old: Any = getattr(exc, "response", {}).get("Item")
+            return StatusWrite(False, ConnectorRecord.from_item(from_attributes(old)) if old else None)
         return StatusWrite(True)
-
-
-# --- What the receiver handler uses -----------------------------------------------------------
-
-
-class AwsBackends:
-    """The receiver's `Backends` on AWS; each client is created on first use and then reused
-    for the life of the execution environment."""
-
-    def __init__(self, settings: OioiReceiverSettings) -> None:
-        self._settings = settings
-
-    @cached_property
-    def _dynamodb(self) -> DynamoDBClient:
-        return dynamodb_client()
-
-    @cached_property
-    def charging_keys(self) -> DynamoChargingKeys:
-        return DynamoChargingKeys(self._dynamodb, self._settings.charging_keys_table)
-
-    @cached_property
-    def cdr_queue(self) -> SqsCdrSender:
-        sqs: SQSClient = boto3.client("sqs", config=CLIENT_CONFIG)
-        return SqsCdrSender(sqs, self._settings.cdr_queue_url)
-
-    @cached_property
-    def stations(self) -> DynamoStations:
-        return DynamoStations(self._dynamodb, self._settings.stations_table)
