@@ -61,10 +61,12 @@ run: $(VENV)/.installed ## Set up and run the local stack in the foreground (Ctr
 	$(PY) -m devstack run --parameter OrderCrawlStartDate=2020-01-01 $(RUN_ARGS)
 
 # --- checks ---
-lint: setup ## ruff, mypy (strict on the layer), cfn-lint, sam validate (plain and --lint), checkov; the template again with its options on
+lint: setup ## ruff, mypy (strict on the layer), the layer's import contracts, cfn-lint, sam validate (plain and --lint), checkov; the template again with its options on
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	@# The one capability shape (docs/architecture.md): contracts in pyproject.toml.
+	$(VENV)/bin/lint-imports --no-logo --no-cache
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --template template.yaml
 	$(SAM) validate --lint --template template.yaml
