@@ -35,11 +35,11 @@ from backbone.observability import logger, metrics
 from backbone.partners.errors import PartnerError
 from backbone.partners.factory import oioi_client, plugsurfing_client
 from backbone.partners.retry import RetryPolicy
-from backbone.receiver.access import issue_key
 from backbone.receiver.dispatch import ACCEPTED_MESSAGES
 from backbone.receiver.wiring import oioi_authorizer_dependencies, oioi_receiver_dependencies
 from backbone.settings import OioiClientSettings, PlugsurfingApiSettings, load_settings
 from bbctl.ops_partners import PartnerAccessTable as DynamoPartnerAccess
+from bbctl.partner_keys import issue_key
 
 PLUGSURFING_KEY = "ps-live-3b9f0c2e7a1d4f6b8e5c"  # test values, asserted absent from every output
 OIOI_KEY = "oioi-live-9d8c7b6a5f4e3d2c1b0a"

@@ -23,12 +23,12 @@ import httpx
 from backbone.keys.aws import KeyStore
 from backbone.keys.models import ChargingKey, KeyState
 from backbone.oioi.identifiers import uid_to_key_identifier
-from backbone.receiver.access import issue_key, partner_id_for
 from backbone.receiver.dispatch import ACCEPTED_MESSAGES
 from backbone.timeutil import utc_now
 from bbctl import Target, add_target_arguments
 from bbctl.cmd_partners import partner_usage_plan
 from bbctl.ops_partners import PartnerAccessTable as DynamoPartnerAccess
+from bbctl.partner_keys import issue_key, partner_id_for
 
 DEMO_NAME = "Demo CPO"
 DEMO_PARTNER_IDENTIFIER = "demo-cpo-3f9c2a71b8e4d605"

@@ -17,10 +17,10 @@ from typing import Any
 from backbone.errors import DomainError
 from backbone.keys import lifecycle as logic
 from backbone.keys.aws import KeyStore
-from backbone.keys.csv_import import import_keys
 from backbone.keys.models import ChargingKey, KeyState
 from backbone.timeutil import utc_now
 from bbctl import Target, add_target_arguments
+from bbctl.key_import import import_keys
 from bbctl.ops_keys import reindex_whitelist
 from bbctl.progress import Progress, count_calls
 

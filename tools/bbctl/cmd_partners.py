@@ -27,11 +27,12 @@ from backbone.partner_health.check import partner_health
 from backbone.partner_health.ports import HealthDependencies
 from backbone.partner_health.rule import Family, PartnerHealth
 from backbone.partner_health.wiring import ActiveKeyOwners
-from backbone.receiver.access import PartnerAccess, issue_key, revoke_key
+from backbone.receiver.access import PartnerAccess
 from backbone.receiver.dispatch import ACCEPTED_MESSAGES
 from backbone.timeutil import to_storage, utc_now
 from bbctl import Target, add_target_arguments
 from bbctl.ops_partners import PartnerAccessTable, PartnerUsagePlan, UsagePlanNotFound
+from bbctl.partner_keys import issue_key, revoke_key
 
 
 def register(groups: Any) -> None:

@@ -33,7 +33,7 @@ KEY_ID_INDEX = "ByKeyId"
 
 
 class PartnerAccessTable(DynamoPartnerAccess):
-    """The partners table (`access.AccessStore`): the Lambdas' reads, and the writes and
+    """The partners table (`bbctl.partner_keys.AccessStore`): the Lambdas' reads, and the writes and
     look-ups of `bbctl partners`."""
 
     def put_new(self, access: PartnerAccess) -> None:

@@ -9,7 +9,7 @@ from test_keys_functions import CSV, NOW, drain
 from unit.emfcapture import emitted
 
 from backbone.keys import lifecycle as logic
-from backbone.keys.csv_import import import_keys
+from bbctl.key_import import import_keys
 
 
 def partner_calls(output: str) -> set[tuple[str, str]]:

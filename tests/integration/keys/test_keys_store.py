@@ -9,9 +9,9 @@ import pytest
 
 from backbone.keys import lifecycle as logic
 from backbone.keys.aws import KeyStore
-from backbone.keys.csv_import import import_keys
 from backbone.keys.errors import ConcurrentModification, DuplicateKey, OutOfStock
 from backbone.keys.models import KeyState, PartnerView, SyncState
+from bbctl.key_import import import_keys
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

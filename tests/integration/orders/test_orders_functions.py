@@ -16,7 +16,6 @@ import handler_order_fulfil
 import pytest
 
 from backbone.aws.attributes import plain
-from backbone.keys import csv_import as logic
 from backbone.keys.aws import KeyStore
 from backbone.keys.models import KeyState, SyncState
 from backbone.orders.aws import DynamoDriveOrderStore, DynamoOrderStore, SqsQueue
@@ -35,6 +34,7 @@ from backbone.orders.partner import EmpOrders
 from backbone.orders.ports import FulfilDependencies
 from backbone.partners.plugsurfing import PlugsurfingClient
 from backbone.settings import load_settings
+from bbctl import key_import as logic
 from bbctl import ops_orders
 from simulator import DEFAULT_API_KEY, PlugsurfingSimulator
 

@@ -16,13 +16,13 @@ from backbone.observability import metrics
 from backbone.partner_health.aws import DynamoPartnerActivity
 from backbone.partner_health.rule import Family
 from backbone.partner_health.wiring import health_dependencies
-from backbone.receiver.access import issue_key, revoke_key
 from backbone.receiver.dispatch import ACCEPTED_MESSAGES
 from backbone.settings import load_settings
 from backbone.timeutil import utc_now
 from bbctl import Target
 from bbctl.__main__ import main as bbctl
 from bbctl.ops_partners import PartnerAccessTable as DynamoPartnerAccess
+from bbctl.partner_keys import issue_key, revoke_key
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ import pytest
 from keyfakes import NOW, MemoryKeys, make_key
 
 from backbone.keys import lifecycle as logic
-from backbone.keys.csv_import import import_keys
 from backbone.keys.errors import ConcurrentModification, KeyNotFound, TransitionNotAllowed
 from backbone.keys.models import KeyState, SyncState
 from backbone.oioi.codes import ResultCode
+from bbctl.key_import import import_keys
 
 LATER = NOW + timedelta(minutes=5)
 

@@ -23,17 +23,16 @@ from backbone.receiver.access import (
     Unauthenticated,
     authenticate,
     hash_api_key,
-    issue_key,
     parse_authorization,
-    partner_id_for,
-    revoke_key,
 )
 from backbone.receiver.dispatch import ACCEPTED_MESSAGES
+from bbctl import partner_keys
+from bbctl.partner_keys import issue_key, partner_id_for, revoke_key
 
 API_KEY = "n3pA0q1Yk4C2t8X0qL9mJ6bV5rW7sZ1uE3hG2fD4cB0"
 
 
-def _issue(store: FakePartnerAccess, **overrides: object) -> access.IssuedKey:
+def _issue(store: FakePartnerAccess, **overrides: object) -> partner_keys.IssuedKey:
     arguments: dict[str, object] = {
         "enrol": lambda access: None,
         "name": "ACME Charging GmbH",
@@ -250,7 +249,7 @@ def test_given_a_malformed_or_reserved_partner_id_then_no_key_is_issued(
     overrides: dict[str, object], reason: str
 ) -> None:
     store = FakePartnerAccess()
-    with pytest.raises(access.PartnerIdRefused, match=reason):
+    with pytest.raises(partner_keys.PartnerIdRefused, match=reason):
         _issue(store, **overrides)
     assert store.items == {}
 
@@ -259,7 +258,7 @@ def test_given_an_existing_partner_when_its_name_is_reused_then_refused_unless_e
     store = FakePartnerAccess()
     _issue(store, name="Demo CPO")
 
-    with pytest.raises(access.PartnerIdRefused, match="exists already"):
+    with pytest.raises(partner_keys.PartnerIdRefused, match="exists already"):
         _issue(store, name="Demo-CPO")
     rotated = _issue(store, name="Demo-CPO", add_to_existing=True)
 
@@ -271,9 +270,9 @@ def test_given_an_id_differing_only_in_separators_then_it_is_refused_as_a_lookal
     store = FakePartnerAccess()
     _issue(store, name="Demo CPO")
 
-    with pytest.raises(access.PartnerIdRefused, match="only in case or separators"):
+    with pytest.raises(partner_keys.PartnerIdRefused, match="only in case or separators"):
         _issue(store, name="x", partner_id="democpo")
-    with pytest.raises(access.PartnerIdRefused, match="no partner 'other'"):
+    with pytest.raises(partner_keys.PartnerIdRefused, match="no partner 'other'"):
         _issue(store, name="Other", add_to_existing=True)
     assert len(store.items) == 1
 
@@ -282,7 +281,7 @@ def test_given_a_partner_identifier_another_partner_acts_for_then_it_is_refused_
     store = FakePartnerAccess()
     _issue(store, name="ACME", partner_identifiers=["shared-identifier-0001"])
 
-    with pytest.raises(access.PartnerIdRefused, match="used by partner 'acme'"):
+    with pytest.raises(partner_keys.PartnerIdRefused, match="used by partner 'acme'"):
         _issue(store, name="Beta", partner_identifiers=["shared-identifier-0001"])
     forced = _issue(
         store, name="Beta", partner_identifiers=["shared-identifier-0001"], share_identifiers=True

@@ -1,5 +1,6 @@
-"""Charging keys from a CSV file: parse, validate (also against the table) and add them IN_STOCK,
-all or nothing. Pure logic, handed the key table as an argument."""
+"""Charging keys from a CSV file (`bbctl keys import`): parse, validate (also against the table)
+and add them IN_STOCK, all or nothing. Operator code, handed the key table as an argument; no
+Lambda runs it, so it is not in the layer."""
 
 from __future__ import annotations
 
