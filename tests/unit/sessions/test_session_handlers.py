@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import handler_session_api
 import handler_session_tasks
 import pytest
+import yaml
+from jsonschema import Draft202012Validator
 from sessionfakes import ScriptedPartner, World, at, clocked, partner_session
 
 from backbone.observability import metrics
@@ -43,6 +46,12 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     )
     yield world
     load_settings.cache_clear()
+
+
+def documented(schema: str) -> Draft202012Validator:
+    """A schema of openapi-internal.yaml: what the internal API promises its callers."""
+    spec = yaml.safe_load((Path(__file__).resolve().parents[3] / "openapi-internal.yaml").read_text())
+    return Draft202012Validator({"$ref": f"#/components/schemas/{schema}", "components": spec["components"]})
 
 
 def call_api(event: dict[str, Any], context: Any) -> tuple[int, dict[str, Any]]:
@@ -177,3 +186,6 @@ def test_given_an_evse_start_then_it_starts_on_its_one_connector_and_409_lists_s
     assert invalid == 400
     assert "latitude and longitude" in problem["problems"][0]["message"]
     assert set(world.store.records) == {"by-evse"}
+    documented("SessionStarted").validate(body)
+    documented("SeveralConnectors").validate(choices)
+    documented("InvalidRequest").validate(problem)
