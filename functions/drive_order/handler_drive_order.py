@@ -4,8 +4,8 @@
   a 429 (one order per user per 5 minutes) hides the message until Retry-After and reports it
   failed, so it is delivered again later, never dropped.
 - Schedule (TrackOrders): polls the state of open orders.
-- Direct invoke `{"action": "receipt", "userId": ..., "orderId": ...}` (bbctl orders receipt) or
-  `{"action": "track"}`.
+- Direct invoke `{"action": "receipt", "userId": ..., "orderId": ...}` (bbctl orders receipt),
+  `{"action": "pricing"}` (bbctl orders pricing: the key price per country) or `{"action": "track"}`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backbone.observability import logger, metrics, record_scope, tracer
-from backbone.orders.drive import place_from_queue, receipt, track_drive_orders
+from backbone.orders.drive import place_from_queue, pricing, receipt, track_drive_orders
 from backbone.orders.settings import DriveOrderSettings
 from backbone.orders.wiring import drive_order_dependencies
 from backbone.settings import load_settings
@@ -50,6 +50,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         )
     if event.get("action") == "receipt":
         return receipt(deps, str(event.get("userId") or ""), str(event.get("orderId") or ""))
+    if event.get("action") == "pricing":
+        return pricing(deps)
     if event.get("action") == "track" or event.get("detail-type") == "Scheduled Event":
         return track_drive_orders(deps).summary()
-    raise ValueError("unsupported event: expected SQS records, a schedule, or an action (receipt, track)")
+    raise ValueError(
+        "unsupported event: expected SQS records, a schedule, or an action (receipt, pricing, track)"
+    )

@@ -1,6 +1,7 @@
 """Internal session API (InternalApi, IAM-authorised) and the SessionStartQueue consumer.
 
-POST /internal/sessions              start (idempotent on requestId)  -> 202 new, 200 repeat
+POST /internal/sessions              start (idempotent on requestId)  -> 202 new, 200 repeat;
+                                     by connectorId, or evseId + where (409: several connectors)
 GET  /internal/sessions/{id}         status and history (request id or partner session id)
 POST /internal/sessions/{id}/stop    remote stop, then poll soon      -> 202
 SQS  SessionStartQueue               the same start, one message per request
@@ -21,6 +22,7 @@ from pydantic import ValidationError
 from backbone.errors import DomainError
 from backbone.observability import bind_correlation, logger, metrics, record_scope, tracer
 from backbone.sessions.commands import find_session, request_stop, submit_start
+from backbone.sessions.errors import EvseHasSeveralConnectors
 from backbone.sessions.models import StartRequest
 from backbone.sessions.ports import ApiDependencies
 from backbone.sessions.settings import SessionApiSettings
@@ -69,6 +71,12 @@ def invalid_request(error: ValidationError) -> Response[str]:
 @app.exception_handler(DomainError)
 def refused(error: DomainError) -> Response[str]:
     return _json(error.http_status, {"error": type(error).__name__, "message": error.detail})
+
+
+@app.exception_handler(EvseHasSeveralConnectors)
+def choose_a_connector(error: EvseHasSeveralConnectors) -> Response[str]:
+    body = {"error": type(error).__name__, "message": error.detail, "evseId": error.evse_id}
+    return _json(error.http_status, {**body, "connectors": error.connectors})
 
 
 def start_from_queue(record: SQSRecord) -> None:

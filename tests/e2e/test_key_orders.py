@@ -121,3 +121,20 @@ def test_given_a_drive_order_hitting_the_429_throttle_when_the_stack_runs_then_i
     assert len(placed) == 2, "one order per request: none lost, none doubled"
     assert sorted(r["orderId"] for r in records) == sorted(o["id"] for o in placed)
     assert max(r.get("throttled", 0) for r in records) >= 1, "one of them was throttled and came back"
+
+
+def test_given_the_order_configuration_then_bbctl_orders_pricing_shows_each_countrys_key_price(
+    stack: RunningStack,
+) -> None:
+    countries = [
+        {"country": "DE", "currency": "EUR", "priceMinorInclVat": 1000, "vat": 19},
+        {"country": "FI", "currency": "EUR", "priceMinorInclVat": 1250, "vat": 24},
+    ]
+    sim(stack, "POST", "config", {"orders_configuration": countries})
+
+    table = stack.bbctl("orders", "pricing").stdout
+    answer = json.loads(stack.bbctl("orders", "pricing", "--json").stdout)
+
+    assert answer == {"countries": countries}
+    assert re.search(r"DE\s+10\.00 EUR\s+19%", table), table
+    assert re.search(r"FI\s+12\.50 EUR\s+24%", table), table

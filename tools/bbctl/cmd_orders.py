@@ -8,6 +8,7 @@ Drive orders (a key ordered for a user):
     python -m bbctl orders order-key USER_ID --address-line1 ... --taxation-country DE
     python -m bbctl orders drive-list [--user USER_ID] [--state UNSETTLED] | drive-show REQUEST_ID | track
     python -m bbctl orders receipt USER_ID ORDER_ID
+    python -m bbctl orders pricing [--json]
 """
 
 from __future__ import annotations
@@ -78,6 +79,9 @@ def register(groups: Any) -> None:
     command = _command(commands, "receipt", "URL of a Drive order's receipt", _receipt)
     command.add_argument("user_id", metavar="USER_ID")
     command.add_argument("order_id", metavar="ORDER_ID", help="Plugsurfing's order id (drive-show: orderId)")
+
+    command = _command(commands, "pricing", "price of ordering a charging key, per country (Drive)", _pricing)
+    command.add_argument("--json", action="store_true", help="the answer as JSON")
 
 
 def _command(commands: Any, name: str, text: str, run: Run) -> argparse.ArgumentParser:
@@ -288,6 +292,22 @@ def _receipt(args: argparse.Namespace) -> int:
         print(f"error: no receipt: {answer.get('error')}", file=sys.stderr)
         return 1
     print(answer["url"])
+    return 0
+
+
+def _pricing(args: argparse.Namespace) -> int:
+    """Asked of DriveOrderFunction, which holds the Plugsurfing key (this CLI never does)."""
+    answer = _invoke(args, "DriveOrderFunctionName", "DriveOrderFunction", {"action": "pricing"})
+    if "countries" not in answer:
+        print(f"error: no pricing: {answer.get('error')}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(answer, indent=2))
+        return 0
+    print(f"{'country':8} {'price incl. VAT':>16} {'VAT':>6}")
+    for price in answer["countries"]:
+        amount = f"{price['priceMinorInclVat'] / 100:.2f} {price['currency']}"
+        print(f"{price['country']:8} {amount:>16} {price['vat']:>5g}%")
     return 0
 
 

@@ -41,6 +41,7 @@ LISTED = {
 @pytest.fixture
 def partner():
     with respx.mock(base_url=BASE_URL, assert_all_called=False) as mock:
+        mock.post("/v1/users", name="create_user").respond(201)  # Drive: every user is new here
         yield mock
 
 
@@ -305,7 +306,7 @@ def test_given_the_reservation_is_gone_when_activation_says_404_then_reserve_and
     assert (reserve.call_count, activate.call_count) == (1, 2)
 
 
-def test_given_an_unknown_user_when_activated_then_sync_error(partner, client):
+def test_given_activation_keeps_answering_404_then_sync_error(partner, client):
     store = MemoryKeys()
     key = logic.enable(logic.assign(drive_key(), "u-1", "user", NOW), NOW)
     stored(store, key.model_copy(update={"partner": PartnerView(reserved=True)}))
@@ -313,6 +314,32 @@ def test_given_an_unknown_user_when_activated_then_sync_error(partner, client):
     partner.post("/v1/charging-keys/reservations").respond(201)
     assert drive_run(store, client).outcome == "error"
     assert "404" in (store.items[DRIVE_UID].sync_error or "")
+
+
+@pytest.mark.parametrize("answer", [201, 409])
+def test_given_a_user_plugsurfing_may_not_know_then_it_is_created_once_before_the_first_activation(
+    partner, client, answer
+):
+    store = MemoryKeys()
+    for key in (drive_key(), make_key("0477BD22AA4880", "VN-2", type="card")):
+        enabled = logic.enable(logic.assign(key, "u-1", "user", NOW), NOW)
+        stored(store, enabled.model_copy(update={"partner": PartnerView(reserved=True)}))
+    users = partner.post("/v1/users", name="create_user").respond(
+        answer, json={"message": "User already exists"}
+    )
+    partner.post(ACTIVATE).respond(200, json=ACTIVATED)
+    partner.post("/v1/users/u-1/charging-keys/VN-2/activate").respond(
+        200, json=ACTIVATED | {"keyId": "8048aa22bd77"}
+    )
+    sync_deps = deps(store, client, "drive")
+
+    outcomes = [sync_key(store.items[uid], sync_deps).outcome for uid in (DRIVE_UID, "0477BD22AA4880")]
+
+    assert outcomes == ["synced", "synced"]
+    assert users.call_count == 1
+    assert json.loads(users.calls[0].request.content) == {"id": "u-1"}
+    assert partner.calls[0].request is users.calls[0].request, "created before the first activation"
+    assert len([c for c in partner.calls if c.request.url.path.endswith("/activate")]) == 2
 
 
 @pytest.mark.parametrize(("listed_reference", "outcome"), [(REFERENCE, "synced"), ("SOMEONE-ELSES", "error")])

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from backbone.orders.drive import (
     parse_request,
     place_drive_order,
+    pricing,
     receipt,
     reject_invalid,
     track_drive_orders,
@@ -242,6 +243,25 @@ def test_given_an_order_with_a_receipt_when_asked_then_its_url_else_not_found(
 
     assert receipt(deps, USER, "with")["url"].endswith("/_sim/receipts/with")
     assert receipt(deps, USER, "without")["status"] == 404
+
+
+def test_given_the_order_configuration_then_pricing_answers_each_country_and_404_when_none_is_set_up(
+    sim: PlugsurfingSimulator, client: PlugsurfingClient, drive_orders: MemoryDriveOrders, clock: ManualClock
+) -> None:
+    deps = drive_deps(drive_orders, client, clock)
+    countries = [
+        {"country": "DE", "currency": "EUR", "priceMinorInclVat": 1000, "vat": 19},
+        {"country": "SE", "currency": "SEK", "priceMinorInclVat": 9900, "vat": 25},
+    ]
+    sim.configure(orders_configuration=countries)
+
+    priced = pricing(deps)
+    sim.configure(orders_configuration=[])
+    unpriced = pricing(deps)
+
+    assert priced == {"countries": countries}
+    assert unpriced["status"] == 404
+    assert "countries" not in unpriced
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 from fakes.sessions import InMemorySessionStore, RecordingCdrs, RecordingEvents, RecordingExecutions
 
 from backbone.keys.models import ChargingKey
+from backbone.locations.errors import EvseNotFound
+from backbone.locations.models import Connector, ConnectorMatch, ConnectorQuery, evse_match_key
 from backbone.oioi.identifiers import normalise_uid, uid_to_key_identifier
 from backbone.sessions.commands import DriveStarts, EmpStarts, submit_start
 from backbone.sessions.models import PartnerMode, SessionRecord, StartRequest
@@ -102,6 +104,29 @@ class OurKeys:
         return self.keys.get(normalise_uid(uid))
 
 
+class Chargers:
+    """`ConnectorResolver` over a few EVSEs: canonical EVSE id -> its connector ids."""
+
+    def __init__(self, evses: dict[str, tuple[str, ...]] | None = None) -> None:
+        self.evses = evses if evses is not None else {"DE*ION*E1234*1": ("abcJd/vR5fvzBa0X/gxaXA==",)}
+        self.queries: list[ConnectorQuery] = []
+
+    def resolve(self, query: ConnectorQuery) -> ConnectorMatch:
+        self.queries.append(query)
+        for evse_id, connector_ids in self.evses.items():
+            if evse_match_key(evse_id) == query.match_key:
+                return ConnectorMatch(
+                    evse_id=query.match_key,
+                    partner_evse_id=evse_id,
+                    status="AVAILABLE",
+                    location_id="LOC-1",
+                    connectors=tuple(
+                        Connector(connector_id=c, standard="IEC_62196_T2") for c in connector_ids
+                    ),
+                )
+        raise EvseNotFound(f"no EVSE {query.match_key}")
+
+
 class World:
     """Store, partner, event and CDR recorders and the command/task dependencies over them."""
 
@@ -118,7 +143,8 @@ class World:
         self.tasks = TaskDependencies(self.store, self.partner, self.events, self.cdrs, self.policy)
         self.keys = OurKeys()
         starts = EmpStarts(self.keys) if mode == "emp" else DriveStarts()
-        self.commands = ApiDependencies(self.store, self.partner, self.executions, starts)
+        self.chargers = Chargers()
+        self.commands = ApiDependencies(self.store, self.partner, self.executions, starts, self.chargers)
 
     def request(self, request_id: str = "req-1", when: datetime = T0) -> SessionRecord:
         """A start request accepted by the internal API (record REQUESTED, execution started)."""

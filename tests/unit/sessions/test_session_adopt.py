@@ -10,7 +10,7 @@ from datetime import datetime
 import httpx
 import pytest
 from fakes.sessions import InMemorySessionStore, RecordingCdrs, RecordingEvents, RecordingExecutions
-from sessionfakes import T0, ScriptedPartner, World, clocked, partner_session
+from sessionfakes import T0, Chargers, ScriptedPartner, World, clocked, partner_session
 
 from backbone.partners.http import ApiKeyAuth, PartnerHttpClient
 from backbone.partners.plugsurfing import PlugsurfingClient
@@ -46,7 +46,7 @@ class DriveWorld:
             self.store, self.partner, RecordingEvents(), self.cdrs, PollPolicy(), clock=clock.now
         )
         self.commands = ApiDependencies(
-            self.store, self.partner, RecordingExecutions(), DriveStarts(), clock=clock.now
+            self.store, self.partner, RecordingExecutions(), DriveStarts(), Chargers(), clock=clock.now
         )
 
     def now(self) -> datetime:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from sessionfakes import T0, ScriptedPartner, World, at, clocked, partner_session
 
@@ -177,7 +179,7 @@ def test_given_a_poll_writes_meanwhile_when_stopping_then_the_stop_is_applied_on
     world = World()
     world.request()
     start_session("req-1", clocked(world.tasks, at(1)))
-    deps = world.commands.__class__(RacingStore(world), world.partner, world.executions, "emp")  # type: ignore[arg-type]
+    deps = replace(world.commands, store=RacingStore(world))
 
     request_stop("req-1", clocked(deps, at(60)))
 
@@ -195,7 +197,7 @@ def test_given_the_store_keeps_losing_races_then_the_conflict_surfaces() -> None
         def save(self, record):  # type: ignore[no-untyped-def]
             raise SessionRecordConflict("again")
 
-    deps = world.commands.__class__(AlwaysLosing(world), world.partner, world.executions, "emp")  # type: ignore[arg-type]
+    deps = replace(world.commands, store=AlwaysLosing(world))
     with pytest.raises(SessionRecordConflict):
         request_stop("req-1", clocked(deps, at(60)))
 

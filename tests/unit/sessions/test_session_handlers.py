@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import handler_session_api
 import handler_session_tasks
 import pytest
+import yaml
+from jsonschema import Draft202012Validator
 from sessionfakes import ScriptedPartner, World, at, clocked, partner_session
 
 from backbone.observability import metrics
@@ -43,6 +46,12 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     )
     yield world
     load_settings.cache_clear()
+
+
+def documented(schema: str) -> Draft202012Validator:
+    """A schema of openapi-internal.yaml: what the internal API promises its callers."""
+    spec = yaml.safe_load((Path(__file__).resolve().parents[3] / "openapi-internal.yaml").read_text())
+    return Draft202012Validator({"$ref": f"#/components/schemas/{schema}", "components": spec["components"]})
 
 
 def call_api(event: dict[str, Any], context: Any) -> tuple[int, dict[str, Any]]:
@@ -149,3 +158,34 @@ def test_given_task_events_then_the_tasks_handler_dispatches_and_finished_surfac
     with pytest.raises(SessionFinished):
         handler_session_tasks.handler(load_event("sessions/task-poll.json"), lambda_context)
     assert world.record("order-4711-start").error == "KeyError: 'sessionStatus'"
+
+
+def test_given_an_evse_start_then_it_starts_on_its_one_connector_and_409_lists_several(
+    world: World, load_event: Callable[[str], Any], lambda_context: Any
+) -> None:
+    event = load_event("sessions/api-post-start-session.json")
+    start = {"keyIdentifier": "3633e0e0", "evseId": "DE*ION*E1234*1", "latitude": 52.33, "longitude": 13.14}
+    world.chargers.evses["DE*ION*E1234*2"] = ("conn-a", "conn-b")
+
+    status, body = call_api({**event, "body": json.dumps({"requestId": "by-evse", **start})}, lambda_context)
+    several = {**start, "evseId": "DE*ION*E1234*2"}
+    refused, choices = call_api(
+        {**event, "body": json.dumps({"requestId": "two", **several})}, lambda_context
+    )
+    hintless = {"requestId": "nowhere", "keyIdentifier": "3633e0e0", "evseId": "DE*ION*E1234*1"}
+    invalid, problem = call_api({**event, "body": json.dumps(hintless)}, lambda_context)
+
+    assert (status, body["connectorId"], body["evseId"]) == (
+        202,
+        "abcJd/vR5fvzBa0X/gxaXA==",
+        "DE*ION*E1234*1",
+    )
+    assert refused == 409
+    assert choices["error"] == "EvseHasSeveralConnectors"
+    assert [c["connectorId"] for c in choices["connectors"]] == ["conn-a", "conn-b"]
+    assert invalid == 400
+    assert "latitude and longitude" in problem["problems"][0]["message"]
+    assert set(world.store.records) == {"by-evse"}
+    documented("SessionStarted").validate(body)
+    documented("SeveralConnectors").validate(choices)
+    documented("InvalidRequest").validate(problem)

@@ -68,9 +68,45 @@ def test_given_emp_mode_when_starting_then_connector_and_key_identifier_are_sent
 def test_given_drive_mode_when_starting_then_the_users_start_endpoint_is_called(
     api: respx.MockRouter, partner: SessionsByMode
 ) -> None:
+    api.post("/v1/users").respond(201)
     api.post("/v1/users/ourTestUser/sessions/start").respond(200, json={"sessionId": "LWO89J3mDJr"})
 
     assert partner.start(record("drive", None)) == "LWO89J3mDJr"
+
+
+@pytest.mark.parametrize("exists", [False, True])
+def test_given_drive_mode_then_the_user_is_created_once_before_the_first_start(
+    api: respx.MockRouter, partner: SessionsByMode, exists: bool
+) -> None:
+    users = api.post("/v1/users").respond(409 if exists else 201, json={"message": "User already exists"})
+    starts = api.post("/v1/users/ourTestUser/sessions/start").respond(200, json={"sessionId": "LWO89J3mDJr"})
+
+    partner.start(record("drive", None))
+    partner.start(record("drive", None))
+
+    assert users.call_count == 1
+    assert json.loads(users.calls[0].request.content) == {"id": "ourTestUser"}
+    assert api.calls[0].request is users.calls[0].request
+    assert starts.call_count == 2
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (httpx.Response(503), PartnerRetryable),
+        (httpx.Response(400, json={"message": "bad id"}), StartRefused),
+    ],
+)
+def test_given_the_user_cannot_be_created_then_no_start_is_sent(
+    api: respx.MockRouter, partner: SessionsByMode, answer: httpx.Response, expected: type
+) -> None:
+    api.post("/v1/users").mock(return_value=answer)
+    starts = api.post("/v1/users/ourTestUser/sessions/start").respond(200, json={"sessionId": "x"})
+
+    with pytest.raises(expected):
+        partner.start(record("drive", None))
+
+    assert starts.call_count == 0
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,7 @@ from backbone.partners.errors import CALL_FAILURES, Conflict, NotFound, is_trans
 from backbone.partners.pagination import iter_pages
 from backbone.partners.plugsurfing import PlugsurfingClient
 from backbone.partners.schemas import EmpChargingKey, UserChargingKey
+from backbone.partners.users import DriveUsers, EnsureUser
 
 
 class _PlugsurfingKeys:
@@ -125,7 +126,12 @@ class EmpKeyPartner(_PlugsurfingKeys):
 
 class DriveKeyPartner(_PlugsurfingKeys):
     """Drive: reserve on entry, activate for the user when first enabled, then PATCH; each user's
-    keys listed on their own (virtual keys are Plugsurfing's, not ours: left out)."""
+    keys listed on their own (virtual keys are Plugsurfing's, not ours: left out). The user is
+    created at Plugsurfing before a key is first activated for them (`ensure_user`)."""
+
+    def __init__(self, client: PlugsurfingClient, ensure_user: EnsureUser | None = None) -> None:
+        super().__init__(client)
+        self.ensure_user = ensure_user or DriveUsers(client).ensure
 
     def plan(self, key: ChargingKey, partner: PartnerView) -> list[Action]:
         return plan_drive(key, partner)
@@ -172,11 +178,11 @@ class DriveKeyPartner(_PlugsurfingKeys):
         return partner.model_copy(update={"reserved": True})
 
     def _activate(self, key: ChargingKey, partner: PartnerView, user_id: str) -> Applied:
+        self.ensure_user(user_id)
         try:
             activated = self._activate_or_adopt(key, partner, user_id)
         except NotFound:
-            # The reservation may be gone (or was never accepted): reserve again and retry once. A
-            # second 404 means the user is unknown at Plugsurfing, which a retry cannot fix.
+            # The reservation may be gone (or was never accepted): reserve again and retry once.
             partner = self._reserve(key, partner)
             activated = self._activate_or_adopt(key, partner, user_id)
         view = partner.model_copy(

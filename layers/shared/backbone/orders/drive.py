@@ -335,6 +335,17 @@ def _days(span: timedelta) -> str:
     return f"{span.total_seconds() / 86_400:g}"
 
 
+def pricing(deps: DriveOrderDependencies) -> dict[str, Any]:
+    """On demand (`bbctl orders pricing`): what ordering a key costs, per country, as Plugsurfing
+    configured it for us (`priceMinorInclVat` in minor units, `vat` in percent); or why there is
+    no answer (404: no country set up)."""
+    try:
+        configuration = deps.partner.orders_configuration()
+    except PartnerCallFailed as error:
+        return {"error": str(error), "status": error.status}
+    return {"countries": [price.model_dump(mode="json", by_alias=True) for price in configuration.countries]}
+
+
 def receipt(deps: DriveOrderDependencies, user_id: str, order_id: str) -> dict[str, Any]:
     """On demand (`bbctl orders receipt`): the receipt URL, or why there is none."""
     try:

@@ -14,7 +14,7 @@ from backbone.orders.errors import PartnerCallFailed, PartnerRefused, PartnerThr
 from backbone.partners.errors import BadRequest, Conflict, NotFound, PartnerError, TooManyRequests
 from backbone.partners.pagination import Page, iter_pages
 from backbone.partners.plugsurfing import PlugsurfingClient
-from backbone.partners.schemas import DriveKeyOrder, EmpOrder, OrderAddress, OrderPlaced
+from backbone.partners.schemas import DriveKeyOrder, EmpOrder, OrderAddress, OrderPlaced, OrdersConfiguration
 
 FINAL: tuple[type[PartnerError], ...] = (BadRequest, NotFound)
 """Answers a retry of the same request cannot change."""
@@ -98,3 +98,7 @@ class DriveOrders:
     def receipt_url(self, user_id: str, order_id: str) -> str:
         with _translated():
             return self.client.get_order_receipt(user_id, order_id).url
+
+    def orders_configuration(self) -> OrdersConfiguration:
+        with _translated():
+            return self.client.orders_configuration()

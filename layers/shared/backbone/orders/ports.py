@@ -21,7 +21,7 @@ from backbone.orders.models import (
     KeyOrderState,
 )
 from backbone.partners.pagination import Page
-from backbone.partners.schemas import DriveKeyOrder, EmpOrder, OrderAddress, OrderPlaced
+from backbone.partners.schemas import DriveKeyOrder, EmpOrder, OrderAddress, OrderPlaced, OrdersConfiguration
 from backbone.timeutil import utc_now
 
 Clock = Callable[[], datetime]
@@ -123,6 +123,10 @@ class DriveOrdering(Protocol):
 
     def receipt_url(self, user_id: str, order_id: str) -> str:
         """The URL of an order's receipt; `PartnerRefused` (404) while there is none."""
+        ...
+
+    def orders_configuration(self) -> OrdersConfiguration:
+        """The key price per country; `PartnerRefused` (404) when no country is set up for us."""
         ...
 
 

@@ -40,6 +40,7 @@ from backbone.partners.schemas import (
     Location,
     OrderAddress,
     OrderPlaced,
+    OrdersConfiguration,
     Receipt,
     Session,
     SessionStarted,
@@ -272,6 +273,11 @@ class PlugsurfingClient:
         """URL of an order's receipt (POST that only reads, so retried); 404 if none."""
         path = f"/v1/users/{_segment(user_id)}/charging-keys/orders/{_segment(order_id)}/receipt"
         return Receipt.model_validate(self.http.request("POST", path, idempotent=True).data)
+
+    def orders_configuration(self) -> OrdersConfiguration:
+        """The price of ordering a charging key, per country set up for us; 404 when none is."""
+        data = self.http.request("GET", "/v1/charging-keys/orders/configuration").data
+        return OrdersConfiguration.model_validate(data)
 
     # --- Drive: sessions --------------------------------------------------------------------------
 

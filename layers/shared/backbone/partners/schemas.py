@@ -226,6 +226,23 @@ class Receipt(PartnerModel):
     url: str
 
 
+class OrderPrice(PartnerModel):
+    """One country of the charging-key order configuration (seed 003)."""
+
+    country: str  # two letters
+    currency: str  # three letters
+    price_minor_incl_vat: int
+    """In the currency's minor unit, VAT included. The seed's example writes 10 and says "10 euros
+    and 0 cents"; `priceMinor...` elsewhere in the API is minor units, so we read minor units."""
+    vat: int | float  # percent (an integer in the seed)
+
+
+class OrdersConfiguration(PartnerModel):
+    """`GET /v1/charging-keys/orders/configuration`: the key price per country."""
+
+    countries: list[OrderPrice]
+
+
 # --- Geosearch (seed 000 "Geosearch radius"; seed 001 lists it for EMP users too) ---------------
 # Inside a location the partner writes snake_case (`evse_id`, `power_type`, `postal_code`), so
 # these models take the names as sent; coordinates come as strings ("52.331142").

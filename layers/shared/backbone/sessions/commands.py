@@ -16,6 +16,8 @@ from datetime import datetime
 from backbone.keys.identity import find_our_key, partner_key_identifier
 from backbone.observability import logger
 from backbone.sessions.errors import (
+    EvseHasSeveralConnectors,
+    EvseWithoutConnector,
     InvalidStartRequest,
     RequestIdConflict,
     SessionNotStarted,
@@ -23,7 +25,7 @@ from backbone.sessions.errors import (
     SessionUnknown,
 )
 from backbone.sessions.models import FINAL_STATUSES, PartnerMode, SessionRecord, StartRequest, Status
-from backbone.sessions.ports import ApiDependencies, KeyLookup, SessionStore
+from backbone.sessions.ports import ApiDependencies, ConnectorResolver, KeyLookup, SessionStore
 
 STOP_EXECUTION_SUFFIX = ".stop"
 _SAVE_ATTEMPTS = 3
@@ -62,13 +64,27 @@ def execution_input(request_id: str) -> dict[str, str]:
 
 def submit_start(request: StartRequest, deps: ApiDependencies) -> tuple[SessionRecord, bool]:
     """Record the request and start its execution. Returns the record and whether it is new;
-    a repeat returns the first request's record and starts nothing new."""
+    a repeat returns the first request's record and starts nothing new. A start naming an
+    `evseId` is resolved to its one connector first (a repeat is not looked up again)."""
     request = deps.starts.prepare(request)
+    if request.evse_id is not None:
+        known = deps.store.get(request.request_id)
+        if known is None:
+            request = with_connector(request, deps.connectors)
+        elif known.same_request(request):
+            request = request.model_copy(
+                update={"connector_id": known.connector_id, "evse_id": known.evse_id}
+            )
+        else:
+            raise RequestIdConflict(f"request id {request.request_id} was used for a different start request")
+    if request.connector_id is None:  # the model requires connectorId or evseId
+        raise InvalidStartRequest("give exactly one of connectorId and evseId")
     now = deps.clock()
     record = SessionRecord(
         request_id=request.request_id,
         mode=deps.starts.mode,
         connector_id=request.connector_id,
+        evse_id=request.evse_id,
         user_id=request.user_id,
         key_identifier=request.key_identifier,
         requested_by=request.requested_by,
@@ -93,6 +109,25 @@ def submit_start(request: StartRequest, deps: ApiDependencies) -> tuple[SessionR
         "session start submitted", extra={"new_request": created, "execution_arn": record.execution_arn}
     )
     return record, created
+
+
+def with_connector(request: StartRequest, connectors: ConnectorResolver) -> StartRequest:
+    """The request with the `connectorId` of the EVSE it names and the EVSE id in its canonical
+    spelling. Only an EVSE with exactly one connector is started on: with several the caller
+    must choose (`EvseHasSeveralConnectors`, 409 listing them)."""
+    match = connectors.resolve(request.connector_query())
+    if not match.connectors:
+        raise EvseWithoutConnector(
+            f"EVSE {match.evse_id} at {match.location_id} has no connector to start on"
+        )
+    if len(match.connectors) > 1:
+        listed = [
+            connector.model_dump(mode="json", by_alias=True, exclude_none=True)
+            for connector in match.connectors
+        ]
+        raise EvseHasSeveralConnectors(match.evse_id, listed)
+    logger.info("evse resolved", extra={"evse_id": match.evse_id, "location_id": match.location_id})
+    return request.model_copy(update={"connector_id": match.connector_ids[0], "evse_id": match.evse_id})
 
 
 def with_partner_key(request: StartRequest, keys: KeyLookup) -> StartRequest:

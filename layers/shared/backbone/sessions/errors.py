@@ -67,6 +67,25 @@ class RequestIdConflict(DomainError):
     http_status = 409
 
 
+class EvseHasSeveralConnectors(DomainError):
+    """The EVSE a start named has more than one connector: the caller picks one and starts with
+    its `connectorId` (picking one for them could charge on the wrong plug). 409 listing them."""
+
+    http_status = 409
+
+    def __init__(self, evse_id: str, connectors: list[dict[str, object]]) -> None:
+        ids = ", ".join(str(connector["connectorId"]) for connector in connectors)
+        super().__init__(
+            f"EVSE {evse_id} has {len(connectors)} connectors ({ids}): start with one connectorId"
+        )
+        self.evse_id = evse_id
+        self.connectors = connectors
+
+
+class EvseWithoutConnector(DomainNotFound):
+    """Plugsurfing lists the EVSE but no connector on it: nothing to start on (404)."""
+
+
 class SessionUnknown(DomainNotFound):
     """No session record under `identifier` (our request id, or the partner's session id): 404
     from the API; a task that meets it (an execution started by hand) fails and is recorded."""

@@ -11,9 +11,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from backbone.locations.models import ConnectorQuery, Latitude, Longitude, RadiusMeters, Text, evse_match_key
 from backbone.timeutil import to_storage
 
 PartnerMode = Literal["emp", "drive"]
@@ -63,16 +64,54 @@ class _Model(BaseModel):
 
 class StartRequest(BaseModel):
     """`POST /internal/sessions` body or SessionStartQueue message. `requestId` is the client's
-    idempotency key: repeating a request returns the session it started the first time."""
+    idempotency key: repeating a request returns the session it started the first time.
+
+    The connector is named by Plugsurfing's `connectorId`, or by the `evseId` printed on the
+    charger together with where to look for it (`latitude`+`longitude` [+`radiusMeters`] or
+    `locationId`: Plugsurfing cannot search by EVSE id alone, docs/locations.md)."""
 
     model_config = ConfigDict(alias_generator=to_camel, validate_by_name=True, extra="forbid", frozen=True)
 
     request_id: RequestId
-    connector_id: str = Field(min_length=1, max_length=512)
+    connector_id: str | None = Field(default=None, min_length=1, max_length=512)
+    evse_id: str | None = Field(default=None, min_length=1, max_length=64)
+    latitude: Latitude | None = Field(default=None, exclude=True)
+    longitude: Longitude | None = Field(default=None, exclude=True)
+    radius_meters: RadiusMeters | None = Field(default=None, exclude=True)
+    location_id: Text | None = Field(default=None, exclude=True)
     user_id: str | None = Field(default=None, min_length=1, max_length=256)  # Drive
     key_identifier: str | None = Field(default=None, min_length=1, max_length=128)  # EMP
     # Who asked (IAM principal or "sqs"); set by the handler, never by the body.
     requested_by: str | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _one_connector(self) -> StartRequest:
+        if (self.connector_id is None) == (self.evse_id is None):
+            raise ValueError("give exactly one of connectorId and evseId")
+        hints = (self.latitude, self.longitude, self.radius_meters, self.location_id)
+        if self.evse_id is None and any(hint is not None for hint in hints):
+            raise ValueError(
+                "latitude, longitude, radiusMeters and locationId locate an evseId: not with connectorId"
+            )
+        if self.evse_id is not None:
+            self.connector_query()  # the lookup's own input rules, checked before anything is called
+        return self
+
+    def connector_query(self) -> ConnectorQuery:
+        """What the locations lookup takes to find `evse_id` (only for a start naming one)."""
+        fields = {
+            "evse_id": self.evse_id,
+            "latitude": self.latitude,
+            "longitude": self.longitude,
+            "location_id": self.location_id,
+        }
+        if self.radius_meters is not None:
+            fields["radius_meters"] = self.radius_meters
+        try:
+            return ConnectorQuery.model_validate(fields)
+        except ValidationError as error:
+            messages = (str(problem["msg"]).removeprefix("Value error, ") for problem in error.errors())
+            raise ValueError("; ".join(messages)) from None
 
 
 class HistoryEntry(_Model):
@@ -90,6 +129,7 @@ class SessionRecord(_Model):
     request_id: RequestId
     mode: PartnerMode
     connector_id: str
+    evse_id: str | None = None  # canonical, when the start named the EVSE (connector_id resolved from it)
     user_id: str | None = None
     key_identifier: str | None = None
     requested_by: str | None = None
@@ -111,11 +151,15 @@ class SessionRecord(_Model):
     version: int = 0
 
     def same_request(self, request: StartRequest) -> bool:
-        return (request.connector_id, request.user_id, request.key_identifier) == (
-            self.connector_id,
-            self.user_id,
-            self.key_identifier,
-        )
+        """Whether `request` repeats the one that made this record. A start by EVSE id is the
+        same when it names the same EVSE (any spelling), whichever connector it resolved to."""
+        if (request.evse_id is None) != (self.evse_id is None):
+            return False
+        if request.evse_id is not None and self.evse_id is not None:
+            same_place = evse_match_key(request.evse_id) == evse_match_key(self.evse_id)
+        else:
+            same_place = request.connector_id == self.connector_id
+        return same_place and (request.user_id, request.key_identifier) == (self.user_id, self.key_identifier)
 
     def with_change(
         self,
@@ -163,6 +207,7 @@ class StatusChanged(_Model):
     session_id: str | None
     mode: PartnerMode
     connector_id: str
+    evse_id: str | None = None
     user_id: str | None = None
     key_identifier: str | None = None
     status: Status
@@ -182,6 +227,7 @@ class StatusChanged(_Model):
             session_id=after.session_id,
             mode=after.mode,
             connector_id=after.connector_id,
+            evse_id=after.evse_id,
             user_id=after.user_id,
             key_identifier=after.key_identifier,
             status=after.status,

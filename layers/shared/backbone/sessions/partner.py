@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from backbone.partners.errors import (
+    CALL_FAILURES,
     BadRequest,
     Conflict,
     Forbidden,
@@ -19,10 +20,12 @@ from backbone.partners.errors import (
     PartnerUnavailable,
     ServerError,
     TooManyRequests,
+    is_transient,
 )
 from backbone.partners.plugsurfing import PlugsurfingClient
 from backbone.partners.retry import NOT_SENT_ERRORS
 from backbone.partners.schemas import Session, SessionStarted
+from backbone.partners.users import DriveUsers, EnsureUser
 from backbone.sessions.errors import (
     PartnerBusy,
     PartnerRefused,
@@ -41,13 +44,24 @@ _BUSY = (TooManyRequests, ServerError, PartnerUnavailable)
 
 
 class DriveSessions:
-    """`PartnerSessions` over the Drive API: sessions of a user (`userId`)."""
+    """`PartnerSessions` over the Drive API: sessions of a user (`userId`), who is created at
+    Plugsurfing before their first start (`ensure_user`)."""
 
-    def __init__(self, client: PlugsurfingClient) -> None:
+    def __init__(self, client: PlugsurfingClient, ensure_user: EnsureUser | None = None) -> None:
         self.client = client
+        self.ensure_user = ensure_user or DriveUsers(client).ensure
 
     def start(self, record: SessionRecord) -> str:
-        return _started(lambda: self.client.start_session(_required(record.user_id), record.connector_id))
+        user_id = _required(record.user_id)
+        try:
+            self.ensure_user(user_id)
+        except CALL_FAILURES as error:  # no start was sent: safe to repeat, or refused for good
+            if is_transient(error):
+                raise PartnerRetryable(f"creating Drive user failed: {error}"[:500]) from error
+            raise StartRefused(
+                f"Plugsurfing refused to create Drive user {user_id}: {error}"[:500]
+            ) from error
+        return _started(lambda: self.client.start_session(user_id, record.connector_id))
 
     def get(self, record: SessionRecord) -> ObservedSession:
         user_id, session_id = _required(record.user_id), _required(record.session_id)

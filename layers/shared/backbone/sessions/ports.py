@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from backbone.cdr.envelope import CdrEnvelope
 from backbone.keys.models import ChargingKey
+from backbone.locations.models import ConnectorMatch, ConnectorQuery
 from backbone.sessions.models import PartnerMode, SessionRecord, StartRequest, StatusChanged
 from backbone.sessions.schedule import PollPolicy
 from backbone.timeutil import utc_now
@@ -102,6 +103,13 @@ class KeyLookup(Protocol):
     def get(self, uid: str) -> ChargingKey | None: ...
 
 
+class ConnectorResolver(Protocol):
+    """The locations capability's EVSE id -> connector lookup (`locations.lookup.ConnectorLookup`).
+    Raises `DomainError`s with their HTTP status: not found (404), Plugsurfing busy (503)..."""
+
+    def resolve(self, query: ConnectorQuery) -> ConnectorMatch: ...
+
+
 class EventPublisher(Protocol):
     def publish(self, change: StatusChanged) -> None: ...
 
@@ -149,4 +157,6 @@ class ApiDependencies:
     partner: PartnerSessions
     executions: Executions
     starts: StartRules
+    connectors: ConnectorResolver
+    """A start naming an `evseId` finds its connector here."""
     clock: Clock = utc_now

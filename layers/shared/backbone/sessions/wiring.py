@@ -9,6 +9,7 @@ from functools import cache
 from backbone.aws import clients
 from backbone.aws.cdr_queue import SqsCdrQueue
 from backbone.keys.aws import KeyStore
+from backbone.locations.wiring import connector_lookup
 from backbone.partners.factory import API_RETRY, NO_RETRY, plugsurfing_client
 from backbone.sessions.aws import DynamoSessionStore, EventBridgePublisher, StepFunctionsExecutions
 from backbone.sessions.commands import DriveStarts, EmpStarts
@@ -46,4 +47,5 @@ def session_api_dependencies(settings: SessionApiSettings) -> ApiDependencies:
             clients.client("stepfunctions", "api"), settings.session_state_machine_arn
         ),
         starts=starts,
+        connectors=connector_lookup(settings),
     )
