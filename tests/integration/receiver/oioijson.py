@@ -1,6 +1,6 @@
 """Hostile and sloppy OIOI session-posts as JSON text, the way partners really send them
 (numbers such as `1e999999` written verbatim, strings where numbers belong, ids of every size),
-for the intake property in moto and over HTTP (tests/e2e/test_intake_fuzz_e2e.py)."""
+for the intake property through both handlers in moto (test_intake_contract.py)."""
 
 from __future__ import annotations
 
