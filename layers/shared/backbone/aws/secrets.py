@@ -1,4 +1,4 @@
-"""Partner API keys and our OIOI partner identifier from Secrets Manager.
+"""Partner API keys, our OIOI partner identifier and the privacy pepper from Secrets Manager.
 
 Secrets are read through Powertools Parameters, cached for `SECRET_MAX_AGE_SECONDS`. A key secret
 holds either the bare key or JSON `{"apiKey": "..."}`; the partner identifier secret the bare
@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 
 from aws_lambda_powertools.utilities import parameters
+
+from backbone.privacy.pseudonym import PEPPER_MIN_LENGTH
 
 SECRET_MAX_AGE_SECONDS = 300
 PARTNER_IDENTIFIER_MIN_LENGTH = 16  # OIOI glossary: "a random string at least 16 characters long"
@@ -37,6 +39,18 @@ def get_partner_identifier(secret_name: str, *, max_age: int = SECRET_MAX_AGE_SE
             f"{PARTNER_IDENTIFIER_MIN_LENGTH} characters"
         )
     return identifier
+
+
+def get_pepper(secret_name: str, *, max_age: int = SECRET_MAX_AGE_SECONDS) -> str:
+    """The privacy pepper (`PrivacyPepperSecret`: plain text or `{"pepper": "..."}`), the key of
+    every driver pseudonym (`backbone.privacy.pseudonym`). Losing or changing it breaks finding a
+    driver's pseudonymised records, so it is retained with the stack and never rotated in place."""
+    value = _secret_text(parameters.get_secret(secret_name, max_age=max_age), secret_name, "pepper", "pepper")
+    if len(value) < PEPPER_MIN_LENGTH:
+        raise SecretFormatError(
+            f"secret {secret_name!r}: a pepper has at least {PEPPER_MIN_LENGTH} characters"
+        )
+    return value
 
 
 def api_key_from_secret(value: object, secret_name: str) -> str:

@@ -81,6 +81,9 @@ class _Frozen(BaseModel):
 class Driver(_Frozen):
     type: DriverType
     id: str
+    pseudonym: str | None = None
+    """`backbone.privacy.pseudonym` of `key` (stored as `driverHash`): what stays of the driver
+    once the identifier is pseudonymised or erased (docs/privacy.md)."""
 
     @property
     def key(self) -> str:
@@ -186,6 +189,7 @@ class Cdr(_Frozen):
                 "driverType": self.driver.type.value,
                 "driverId": self.driver.id,
                 "driverKey": self.driver.key,
+                "driverHash": self.driver.pseudonym,
             }
         if self.cost is not None:
             optional |= {
@@ -226,7 +230,9 @@ class StoredCdr:
         def time(name: str) -> datetime | None:
             return from_storage(item[name]) if name in item else None
 
-        driver = Driver(type=item["driverType"], id=item["driverId"]) if "driverType" in item else None
+        driver = None
+        if "driverType" in item:
+            driver = Driver(type=item["driverType"], id=item["driverId"], pseudonym=item.get("driverHash"))
         cost = None
         if "costAmount" in item:
             cost = Cost(

@@ -1,0 +1,31 @@
+"""Pseudonyms: driver identifiers as a keyed hash (docs/privacy.md, "Pseudonymisation").
+
+A pseudonym is HMAC-SHA256 of the identifier under a secret pepper (`PrivacyPepperSecret`,
+read through `backbone.aws.secrets.get_pepper`), so the same driver always gets the same
+pseudonym (billing, dedupe and `bbctl privacy find` keep working) while nobody without the pepper
+can go back from it or confirm a guess. The value hashed is the driver's canonical index key
+(`Driver.key`, e.g. `rfid#04523022AA4881`): the one spelling ingestion already gives every driver,
+so `4523022aa4881` and `04523022AA4881` get one pseudonym.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+PSEUDONYM_PREFIX = "h1:"
+"""Version of the scheme: a later scheme (another hash, a rotated pepper) gets another prefix, so
+stored pseudonyms say how they were made."""
+PEPPER_MIN_LENGTH = 32
+
+
+def pseudonym(pepper: str, identifier: str) -> str:
+    """`h1:` + 32 hex digits (128 bits of HMAC-SHA256): stable per (pepper, identifier)."""
+    if len(pepper) < PEPPER_MIN_LENGTH:
+        raise ValueError(f"a pepper has at least {PEPPER_MIN_LENGTH} characters")
+    digest = hmac.new(pepper.encode("utf-8"), identifier.encode("utf-8"), hashlib.sha256).hexdigest()
+    return PSEUDONYM_PREFIX + digest[:32]
+
+
+def is_pseudonym(value: str) -> bool:
+    return value.startswith(PSEUDONYM_PREFIX) and len(value) == len(PSEUDONYM_PREFIX) + 32
