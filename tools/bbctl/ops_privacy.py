@@ -142,8 +142,7 @@ class PrivacyTables:
         findings.steps += [step for item in self._scan(SESSIONS) if (step := plan_session(item, subject))]
         drive_orders = self._drive_orders(subject, findings.user_ids)
         findings.steps += [step for item in drive_orders if (step := plan_drive_order(item, subject, at))]
-        orders = self._emp_orders(keys)
-        findings.steps += [step for item in orders if (step := plan_emp_order(item, subject, at))]
+        findings.steps += [step for item in self._emp_orders() if (step := plan_emp_order(item, subject, at))]
         findings.steps += self.audit_steps(self.names[WHITELIST_AUDIT], subject)
         findings.steps += [step for key in keys if (step := plan_key(key, subject))]
         return findings
@@ -211,9 +210,15 @@ class PrivacyTables:
         }
         return [self._get(DRIVE_ORDERS, {"requestId": request}) or item for request, item in found.items()]
 
-    def _emp_orders(self, keys: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        order_ids = sorted({str(key["orderId"]) for key in keys if key.get("orderId")})
-        return [item for order in order_ids if (item := self._get(ORDERS, {"pk": f"ORDER#{order}"}))]
+    def _emp_orders(self) -> Iterator[dict[str, Any]]:
+        """Every EMP order (an order names keys by UID; a key record may be gone already)."""
+        found = items(
+            self.client.scan,
+            TableName=self.names[ORDERS],
+            FilterExpression="begins_with(pk, :order)",
+            ExpressionAttributeValues={":order": {"S": "ORDER#"}},
+        )
+        return (from_attributes(item) for item in found)
 
     def audit_steps(self, table: str, subject: Subject) -> list[Step]:
         store = AuditStore(self.resource.Table(table))
