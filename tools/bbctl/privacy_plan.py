@@ -23,6 +23,7 @@ What erasing does, and why:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -185,15 +186,16 @@ def _cdr_update(item: Mapping[str, Any], alias: str, at: str, legacy: Mapping[st
 
 
 def redact(text: str, kind: DriverType, identifier: str, alias: str) -> str:
-    """`text` with `identifier` in any spelling ingestion reads as the same driver (UIDs in any
-    case and without leading zeros, contract ids with or without separators) replaced by `alias`."""
+    """`text` (a stored partner payload) with `identifier` in any spelling ingestion reads as the
+    same driver (UIDs in any case and without leading zeros, contract ids with or without
+    separators) replaced by `alias`."""
     if kind is DriverType.RFID:
         body = identifier.lstrip("0") or "0"
         pattern = rf"(?<![0-9A-Fa-f])0*{re.escape(body)}(?![0-9A-Fa-f])"
     elif kind is DriverType.EVCO_ID:
         pattern = r"[*-]?".join(re.escape(char) for char in identifier)
-    else:
-        return text.replace(identifier, alias)
+    else:  # free text (user names, user ids): only where it is a whole JSON string
+        return text.replace(json.dumps(identifier), json.dumps(alias))
     return re.sub(pattern, alias, text, flags=re.IGNORECASE)
 
 

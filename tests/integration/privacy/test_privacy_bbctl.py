@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
+from boto3.dynamodb.conditions import Key
 
 from backbone.aws.attributes import from_attributes
 from backbone.aws.secrets import get_pepper
@@ -43,7 +44,9 @@ Cli = Callable[..., str]
 
 
 @pytest.fixture
-def cli(resources: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+def cli(
+    resources: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Cli:
     monkeypatch.setattr(Target, "output", lambda self, key, logical_id: resources[logical_id])
 
     def run(*argv: str) -> str:
@@ -98,7 +101,10 @@ def stored(aws: boto3.Session, resources: dict[str, str], pepper: str) -> None:
         cdr("S-9", OTHER_UID, "7.00", pepper),
     ):
         cdrs.put_item(Item=item)
-    correction = cdr("S-1", UID, "15.00", pepper) | {"sk": "CORRECTION#hash-x", "kind": RecordKind.CORRECTION.value}
+    correction = cdr("S-1", UID, "15.00", pepper) | {
+        "sk": "CORRECTION#hash-x",
+        "kind": RecordKind.CORRECTION.value,
+    }
     cdrs.put_item(Item=correction)
     keys = db.Table(resources["ChargingKeysTable"])
     keys.put_item(
@@ -180,7 +186,9 @@ def totals(items: list[dict[str, Any]]) -> dict[str, Decimal]:
     return result
 
 
-def test_given_a_driver_when_found_by_a_sloppy_uid_then_every_table_is_covered(stored: None, cli: Cli) -> None:
+def test_given_a_driver_when_found_by_a_sloppy_uid_then_every_table_is_covered(
+    stored: None, cli: Cli
+) -> None:
     found = json.loads(cli("find", "--uid", UID.lower().lstrip("0"), "--json"))
 
     by_table: dict[str, list[str]] = {}
@@ -327,3 +335,44 @@ def copy_table(client: Any, source: str, name: str) -> str:
     for item in client.scan(TableName=source)["Items"]:
         client.put_item(TableName=name, Item=item)
     return name
+
+
+def test_given_a_contract_id_in_another_spelling_then_the_key_and_its_cdrs_are_found(
+    stored: None, cli: Cli
+) -> None:
+    found = json.loads(cli("find", "--contract-id", "de8psc0cd0c002q", "--json"))
+
+    actions = sorted((r["table"], r["action"]) for r in found["records"])
+    assert ("ChargingKeysTable", "delete") in actions
+    assert actions.count(("CdrTable", "pseudonymise")) == 3  # the key's UID, found through the contract
+
+
+def test_given_a_list_cut_to_fewer_chunks_when_rewritten_then_extra_chunks_go_and_the_counts_follow(
+    aws: boto3.Session, resources: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("backbone.whitelist.aws.CHUNK_BYTES", 64)
+    table = aws.resource("dynamodb").Table(resources["WhitelistAuditTable"])
+    audit = AuditStore(table)
+    uids = [f"04{n:010X}AA" for n in range(40)]
+    attempt = PushAttempt(
+        key="2026-05-02T00:00:00.000Z#a2",
+        at=datetime(2026, 5, 2, tzinfo=UTC),
+        attemptId="a2",
+        trigger="schedule",
+        outcome=Outcome.SENT,
+        message="sent",
+        count=len(uids),
+        sha256="x",
+    )
+    sent = audit.record_sent(attempt, uids)
+    assert sent.list_chunks > 1
+
+    chunks = audit.rewrite_list(attempt.key, uids[:1])
+
+    assert chunks == 1
+    assert audit.list_of(attempt.key) == uids[:1]
+    assert len(table.query(KeyConditionExpression=Key("pk").eq(f"LIST#{attempt.key}"))["Items"]) == 1
+    assert audit.find("2026-05-02")[0].list_chunks == 1
+    last = audit.last_success()
+    assert last is not None
+    assert last.list_chunks == 1

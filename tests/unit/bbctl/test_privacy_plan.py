@@ -25,6 +25,7 @@ from bbctl.privacy_plan import (
     plan_key,
     plan_session,
     plugsurfing_requests,
+    redact,
 )
 
 PEPPER = "p" * 40
@@ -233,3 +234,27 @@ def test_given_findings_then_plugsurfing_is_asked_for_the_user_the_keys_and_its_
     assert any("delete user user-7" in request for request in requests)
     assert any("8148aa22305204" in request and "V-1" in request for request in requests)
     assert any("cpo-1#S-1" in request for request in requests)
+
+
+@pytest.mark.parametrize(
+    ("kind", "identifier", "text", "expected"),
+    [
+        (
+            DriverType.RFID,
+            UID,
+            '{"id": "4523022aa4881", "evse": "DE*8PS*E04523022AA48810"}',
+            '{"id": "A", "evse": "DE*8PS*E04523022AA48810"}',
+        ),
+        (DriverType.EVCO_ID, "DE8PSC0CD0C002Q", '{"id": "de-8ps-c0cd0c002-q"}', '{"id": "A"}'),
+        (
+            DriverType.USERNAME,
+            "bob",
+            '{"identifier": "bob", "note": "bobcat"}',
+            '{"identifier": "A", "note": "bobcat"}',
+        ),
+    ],
+)
+def test_given_a_stored_payload_then_only_the_identifier_in_its_spellings_is_replaced(
+    kind: DriverType, identifier: str, text: str, expected: str
+) -> None:
+    assert redact(text, kind, identifier, "A") == expected
