@@ -140,11 +140,55 @@ class AuditStore:
         """The UIDs a SENT attempt pushed (None: not stored for this attempt)."""
         if attempt.list_chunks == 0:
             return None
+        return self.list_of(attempt.key)
+
+    def list_of(self, attempt_key: str) -> list[str]:
+        """The stored UID list of the attempt with sort key `attempt_key` (empty: none stored)."""
         data = b"".join(
-            bytes(item["data"].value) for item in self._query(Key("pk").eq(LIST_PREFIX + attempt.key))
+            bytes(item["data"].value) for item in self._query(Key("pk").eq(LIST_PREFIX + attempt_key))
         )
-        text = zlib.decompress(data).decode("ascii")
+        if not data:
+            return []
+        # decompressobj stops at the end of the stream: chunks left behind by a rewrite cut
+        # short (`rewrite_list`) are ignored.
+        text = zlib.decompressobj().decompress(data).decode("ascii")
         return text.split("\n") if text else []
+
+    def attempts(self) -> Iterator[dict[str, Any]]:
+        """Every attempt item as stored (oldest first): `bbctl privacy` looks for a driver's UID
+        in the sent lists and the skipped UIDs."""
+        return self._query(Key("pk").eq(PUSH_PARTITION))
+
+    def rewrite_list(self, attempt_key: str, uids: Iterable[str]) -> int:
+        """Store `uids` as the sent list of an attempt (an erasure: the list without a driver's
+        UID). Chunks past the new count are deleted after the new ones are written; reading stops
+        at the end of the compressed stream, so a rewrite cut short is still readable and a re-run
+        finishes it. The attempt's and the last success's `listChunks` follow."""
+        chunks = self._store_list(attempt_key, uids)
+        pk = LIST_PREFIX + attempt_key
+        for item in list(self._query(Key("pk").eq(pk))):
+            if int(str(item["sk"])) >= chunks:
+                self.table.delete_item(Key={"pk": pk, "sk": item["sk"]})
+        names = {"#chunks": "listChunks"}
+        self.table.update_item(
+            Key={"pk": PUSH_PARTITION, "sk": attempt_key},
+            UpdateExpression="SET #chunks = :chunks",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={":chunks": chunks},
+        )
+        try:
+            self.table.update_item(
+                Key=LAST_KEY,
+                UpdateExpression="SET #chunks = :chunks",
+                ConditionExpression="auditKey = :key",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={":chunks": chunks, ":key": attempt_key},
+            )
+        except ClientError as error:
+            if not is_condition_failed(error):
+                raise
+        return chunks
 
     # --- internals -------------------------------------------------------------------------------
 
