@@ -13,7 +13,11 @@ from backbone.billing.models import BillingEventType, BillingRecord
 from backbone.cdr.models import RecordKind, StoredCdr
 from backbone.privacy.cdr import PSEUDONYMISED_AT
 
-FINALIZED, CORRECTED, FLAGGED = BillingEventType.FINALIZED, BillingEventType.CORRECTED, BillingEventType.FLAGGED
+FINALIZED, CORRECTED, FLAGGED = (
+    BillingEventType.FINALIZED,
+    BillingEventType.CORRECTED,
+    BillingEventType.FLAGGED,
+)
 ONGOING_1 = cdr_item(status="ONGOING", payload_hash="1" * 64, energy="3.2")
 ONGOING_2 = cdr_item(status="ONGOING", payload_hash="2" * 64, energy="7.9")
 FINAL = cdr_item(payload_hash="f" * 64)
@@ -70,7 +74,11 @@ def test_given_a_final_cdr_then_the_event_carries_the_billing_record_exactly() -
     assert (detail["energyKwh"], detail["costAmount"], detail["costCurrency"]) == ("16.500", "14.30", "EUR")
     assert detail["receivedAt"] == "2026-03-01T16:05:30.250Z"
     assert detail["stoppedAt"] == "2026-03-01T16:00:00.000Z"
-    assert (detail["partnerId"], detail["sessionId"], detail["evseId"]) == ("acme-cpo", "S-1", "DE*8PS*ETABCD*1")
+    assert (detail["partnerId"], detail["sessionId"], detail["evseId"]) == (
+        "acme-cpo",
+        "S-1",
+        "DE*8PS*ETABCD*1",
+    )
     assert detail["driverHash"] == DRIVER.pseudonym
     assert (detail["kind"], detail["status"], detail["needsReview"]) == ("CDR", "FINAL", False)
 
@@ -87,7 +95,13 @@ def test_given_two_events_of_one_record_or_two_records_then_their_ids_differ() -
     finalized, flagged = billing_events(None, FLAGGED_FINAL)
     (correction,) = billing_events(None, CORRECTION)
     (other,) = billing_events(None, cdr_item(session="S-2", payload_hash="f" * 64))
-    ids = {finalized.event_id, flagged.event_id, correction.event_id, other.event_id, billing_events(None, FINAL)[0].event_id}
+    ids = {
+        finalized.event_id,
+        flagged.event_id,
+        correction.event_id,
+        other.event_id,
+        billing_events(None, FINAL)[0].event_id,
+    }
     assert len(ids) == 5
     assert flagged.detail()["needsReview"] is True
     assert flagged.detail()["anomalies"] == ["cost-currency-missing"]

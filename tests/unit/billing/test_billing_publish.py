@@ -52,7 +52,8 @@ def test_given_changes_that_are_not_billing_news_then_nothing_is_called() -> Non
     ongoing = cdr_item(status="ONGOING")
     bus = FakeBus()
     result = publish_changes(
-        [StreamChange("1", None, ongoing), StreamChange("2", cdr_item(), None)], BillingEventsDependencies(bus)
+        [StreamChange("1", None, ongoing), StreamChange("2", cdr_item(), None)],
+        BillingEventsDependencies(bus),
     )
     assert bus.calls == []
     assert result.failed == ()

@@ -41,7 +41,11 @@ def template_schemas() -> dict[str, dict[str, Any]]:
 def delivered(event: BillingEvent) -> dict[str, Any]:
     """The event as a subscriber receives it (EventBridge adds id, time, account... beside)."""
     entry = EventBridgeBillingBus(client=None, bus_name="bus").entry(event)  # type: ignore[arg-type]
-    return {"source": entry["Source"], "detail-type": entry["DetailType"], "detail": json.loads(entry["Detail"])}
+    return {
+        "source": entry["Source"],
+        "detail-type": entry["DetailType"],
+        "detail": json.loads(entry["Detail"]),
+    }
 
 
 def errors(schema: dict[str, Any], event: dict[str, Any]) -> list[str]:
@@ -56,7 +60,8 @@ def test_given_a_schema_file_then_the_template_registry_holds_the_same_schema(ev
     assert declared[name]["Type"] == "JSONSchemaDraft4"
     in_template = json.loads(declared[name]["Content"])
     assert in_template == schema_file(event_type), (
-        f"template.yaml's {event_type}Schema differs from schemas/billing/{event_type}-v{SCHEMA_VERSION}.json; "
+        f"template.yaml's {event_type}Schema differs from its file "
+        f"schemas/billing/{event_type}-v{SCHEMA_VERSION}.json; "
         f"paste: {json.dumps(schema_file(event_type), separators=(',', ':'), ensure_ascii=False)}"
     )
 
@@ -66,7 +71,9 @@ def test_given_the_template_then_it_declares_one_schema_per_event_type_and_no_ot
 
 
 @pytest.mark.parametrize("event_type", TYPES)
-def test_given_a_schema_then_it_is_draft4_and_lists_exactly_the_billing_record_fields(event_type: str) -> None:
+def test_given_a_schema_then_it_is_draft4_and_lists_exactly_the_billing_record_fields(
+    event_type: str,
+) -> None:
     schema = schema_file(event_type)
     Draft4Validator.check_schema(schema)
     detail = schema["properties"]["detail"]
@@ -78,7 +85,11 @@ def test_given_a_schema_then_it_is_draft4_and_lists_exactly_the_billing_record_f
 
 EXAMPLES = {
     "finalized": (None, cdr_item(), ["CdrFinalized"]),
-    "finalized, flagged": (None, cdr_item(anomalies=("cost-currency-missing",)), ["CdrFinalized", "CdrFlagged"]),
+    "finalized, flagged": (
+        None,
+        cdr_item(anomalies=("cost-currency-missing",)),
+        ["CdrFinalized", "CdrFlagged"],
+    ),
     "corrected": (None, cdr_item(kind=RecordKind.CORRECTION, payload_hash="c" * 64), ["CdrCorrected"]),
     "flagged ongoing": (None, cdr_item(status="ONGOING", anomalies=("x",)), ["CdrFlagged"]),
 }
@@ -100,6 +111,7 @@ def test_given_a_float_amount_or_a_local_time_then_the_schema_refuses_it() -> No
     body = delivered(billing_events(None, cdr_item())[0])
     assert errors(schema_file("CdrFinalized"), body | {"detail": body["detail"] | {"costAmount": 14.3}})
     assert errors(
-        schema_file("CdrFinalized"), body | {"detail": body["detail"] | {"startedAt": "2026-03-01T11:00:00+01:00"}}
+        schema_file("CdrFinalized"),
+        body | {"detail": body["detail"] | {"startedAt": "2026-03-01T11:00:00+01:00"}},
     )
     assert errors(schema_file("CdrFinalized"), body | {"detail": body["detail"] | {"surprise": 1}})

@@ -69,7 +69,7 @@ def publish_changes(changes: Sequence[StreamChange], deps: BillingEventsDependen
         for i, error_text in zip(batch, errors, strict=True):
             if error_text is None:
                 published.append(events[i].event_id)
-                logger.info(
+                logger.debug(
                     "billing event published",
                     extra={"type": events[i].type.value, "eventId": events[i].event_id},
                 )
@@ -80,6 +80,8 @@ def publish_changes(changes: Sequence[StreamChange], deps: BillingEventsDependen
                     extra={"type": events[i].type.value, "eventId": events[i].event_id, "error": error_text},
                 )
 
+    if events or failed:
+        logger.info("billing events", extra={"published": len(published), "failedRecords": len(failed)})
     if published:
         metrics.add_metric(name="BillingEventsPublished", unit=MetricUnit.Count, value=len(published))
     if failed:

@@ -12,4 +12,6 @@ from backbone.billing.settings import BillingEventsSettings
 
 @cache
 def billing_events_dependencies(settings: BillingEventsSettings) -> BillingEventsDependencies:
-    return BillingEventsDependencies(bus=EventBridgeBillingBus(client("events", "batch"), settings.billing_event_bus))
+    return BillingEventsDependencies(
+        bus=EventBridgeBillingBus(client("events", "batch"), settings.billing_event_bus)
+    )
