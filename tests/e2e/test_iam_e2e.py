@@ -5,8 +5,9 @@ code needs shows up as a call that should fail but succeeds.
 
 Covered: the OIOI endpoint (authorizer, rfid-verify, session-post, station-post), CDR ingestion,
 the billing events publisher, charging-key sync, the whitelist push, the order crawl and
-fulfilment, the scheduled reconciliations and the internal session API (start, status). Not covered: the session poller's
-tasks (moto's Step Functions interpreter calls Lambda with credentials of its own).
+fulfilment, the scheduled reconciliations and the internal session API (start, status). Not
+covered: the session poller's tasks (moto's Step Functions interpreter calls Lambda with
+credentials of its own).
 """
 
 from __future__ import annotations
