@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pytest
 from billingfactory import cdr_item
 
 from backbone.billing.errors import PublishFailed
@@ -98,3 +99,17 @@ def test_given_a_redelivered_batch_then_the_same_event_ids_are_published_again()
     first = publish_changes(changes, BillingEventsDependencies(FakeBus()))
     again = publish_changes(changes, BillingEventsDependencies(FakeBus()))
     assert first.published == again.published
+
+
+def test_given_an_invalid_record_then_the_log_says_what_is_wrong_without_the_driver(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    broken = StreamChange("9", None, cdr_item() | {"energyKwh": "lots"})
+    result = publish_changes([broken], BillingEventsDependencies(FakeBus()))
+
+    assert result.failed == ("9",)
+    (record,) = [r for r in caplog.records if r.getMessage() == "stream record is not a readable CDR"]
+    assert record.__dict__["error"] == "energy_kwh: decimal_parsing"
+    logged = " ".join(str(r.__dict__) for r in caplog.records)
+    assert "04523022AA4881" not in logged
+    assert "lots" not in logged

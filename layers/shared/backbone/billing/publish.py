@@ -52,7 +52,7 @@ def publish_changes(changes: Sequence[StreamChange], deps: BillingEventsDependen
             # Not a CDR this code can read: retried, then parked in the DLQ for a person.
             logger.error(
                 "stream record is not a readable CDR",
-                extra={"sequenceNumber": change.sequence_number, "error": str(error)},
+                extra={"sequenceNumber": change.sequence_number, "error": _reason(error)},
             )
             failed.add(index)
             continue
@@ -87,3 +87,14 @@ def publish_changes(changes: Sequence[StreamChange], deps: BillingEventsDependen
     if failed:
         metrics.add_metric(name="BillingEventRecordsFailed", unit=MetricUnit.Count, value=len(failed))
     return PublishResult(tuple(published), tuple(changes[i].sequence_number for i in sorted(failed)))
+
+
+def _reason(error: Exception) -> str:
+    """What was wrong, without the values (an image holds driver identifiers)."""
+    if isinstance(error, ValidationError):
+        return "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['type']}" for e in error.errors(include_input=False)
+        )
+    if isinstance(error, KeyError):
+        return f"missing attribute {error}"
+    return type(error).__name__
