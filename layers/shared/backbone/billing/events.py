@@ -24,7 +24,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from backbone.billing.models import EVENT_SOURCE, SCHEMA_VERSION, BillingEventType, BillingRecord, event_id
-from backbone.cdr.models import CURRENT_SK, REVIEW_ATTRIBUTE, REVIEW_OPEN, CdrStatus, StoredCdr
+from backbone.cdr.models import (
+    CORRECTION_PREFIX,
+    CURRENT_SK,
+    REVIEW_ATTRIBUTE,
+    REVIEW_OPEN,
+    CdrStatus,
+    StoredCdr,
+)
 
 MAX_ENTRIES_PER_CALL = 10  # EventBridge PutEvents: at most 10 entries...
 MAX_BYTES_PER_CALL = 256 * 1024  # ...of at most 256 KB together
@@ -70,10 +77,10 @@ def event_types(old: Image | None, new: Image | None) -> list[BillingEventType]:
     if new is None:
         return []
     types: list[BillingEventType] = []
-    current = new.get("sk") == CURRENT_SK
-    if current and _final(new) and (old is None or not _final(old)):
+    sk = str(new.get("sk", ""))
+    if sk == CURRENT_SK and _final(new) and (old is None or not _final(old)):
         types.append(BillingEventType.FINALIZED)
-    if old is None and not current:
+    if sk.startswith(CORRECTION_PREFIX) and old is None:
         types.append(BillingEventType.CORRECTED)
     new_payload = old is None or old.get("payloadHash") != new.get("payloadHash")
     if new_payload and _open_review(new):
