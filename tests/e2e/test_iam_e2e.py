@@ -4,9 +4,10 @@ allow. A missing action fails here as AccessDenied instead of in AWS, and a gran
 code needs shows up as a call that should fail but succeeds.
 
 Covered: the OIOI endpoint (authorizer, rfid-verify, session-post, station-post), CDR ingestion,
-charging-key sync, the whitelist push, the order crawl and fulfilment, the scheduled
-reconciliations and the internal session API (start, status). Not covered: the session poller's
-tasks (moto's Step Functions interpreter calls Lambda with credentials of its own).
+the billing events publisher, charging-key sync, the whitelist push, the order crawl and
+fulfilment, the scheduled reconciliations and the internal session API (start, status). Not
+covered: the session poller's tasks (moto's Step Functions interpreter calls Lambda with
+credentials of its own).
 """
 
 from __future__ import annotations
@@ -213,6 +214,7 @@ def test_given_iam_enforced_when_partners_and_operators_use_the_stack_then_each_
         "DriveOrderFunction",
         "SessionApiFunction",
         "PartnerHealthFunction",
+        "BillingEventsFunction",
     } <= ran
 
 
@@ -227,6 +229,8 @@ def test_given_each_function_role_then_calls_beyond_what_its_code_does_are_denie
     sync = as_function(stack, roles["KeySyncFunction"], "dynamodb")
     push = as_function(stack, roles["WhitelistPushFunction"], "dynamodb")
     authorizer = as_function(stack, roles["OioiAuthorizerFunction"], "dynamodb")
+    billing = as_function(stack, roles["BillingEventsFunction"], "events")
+    billing_reads = as_function(stack, roles["BillingEventsFunction"], "dynamodb")
     a_key = {"uid": {"S": "04523022AA4881"}}
     a_cdr = {"pk": {"S": "demo-cpo#none"}, "sk": {"S": "CDR"}}
 
@@ -258,6 +262,15 @@ def test_given_each_function_role_then_calls_beyond_what_its_code_does_are_denie
     assert denied(lambda: receiver.delete_item(TableName=activity, Key={"partnerId": {"S": "demo-cpo"}}))
     # The authorizer looks up one key hash; it cannot enumerate the partners' keys.
     assert denied(lambda: authorizer.scan(TableName=partners))
+    # The billing publisher puts events on its own bus only; the CDRs come with the stream records.
+    event = {"Source": "iam-e2e", "DetailType": "probe", "Detail": "{}"}
+    assert not denied(
+        lambda: billing.put_events(Entries=[event | {"EventBusName": stack.ref("BillingEventBus")}])
+    )
+    assert denied(
+        lambda: billing.put_events(Entries=[event | {"EventBusName": stack.ref("SessionEventBus")}])
+    )
+    assert denied(lambda: billing_reads.scan(TableName=cdrs))
     assert denied(
         lambda: authorizer.query(
             TableName=partners,

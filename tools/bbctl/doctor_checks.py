@@ -417,6 +417,7 @@ DEAD_LETTER_FIXES = {
     "SessionStartDeadLetterQueue": "read the messages (aws sqs receive-message): each failed five times",
     "OrderDeadLetterQueue": "bbctl orders show <order id> per message; fix, then bbctl orders retry",
     "DriveOrderDeadLetterQueue": "bbctl orders drive-list; fix, then aws sqs start-message-move-task",
+    "BillingEventsDeadLetterQueue": "fix, then bbctl billing republish --since/--until; purge the queue",
 }
 
 

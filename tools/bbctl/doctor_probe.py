@@ -53,6 +53,7 @@ DEAD_LETTER_QUEUES = (
     "SessionStartDeadLetterQueue",
     "OrderDeadLetterQueue",
     "DriveOrderDeadLetterQueue",
+    "BillingEventsDeadLetterQueue",
 )
 # A function whose environment carries the partner settings every function gets (Globals).
 PARTNER_SETTINGS_FUNCTION = ("KeySyncFunctionName", "KeySyncFunction")

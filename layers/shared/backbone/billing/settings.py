@@ -1,0 +1,13 @@
+"""Environment of the billing functions (template.yaml, "Billing feed" section)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from backbone.settings import FunctionSettings
+
+
+class BillingEventsSettings(FunctionSettings):
+    """BillingEventsFunction: stream of CdrTable -> BillingEventBus."""
+
+    billing_event_bus: str = Field(min_length=1)
