@@ -26,7 +26,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_TEMPLATE = REPO_ROOT / "tests" / "fixtures" / "devstack" / "template.yaml"
-STARTUP_TIMEOUT_S = 60
+STARTUP_TIMEOUT_S = 240  # make test starts the local stacks while lint and the other tiers load the machine
 
 
 @dataclass
