@@ -84,16 +84,13 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
 
 logger = Logger(utc=True, logger_formatter=RedactingFormatter(utc=True))
 # Only botocore (AWS) here: Tracer() alone patches every library X-Ray knows that is importable,
-# importing each on a cold start. httpx (Plugsurfing) is patched by the partner client module
-# (`trace_httpx`), so only functions that call partners import it.
+# importing each on a cold start. httpx (Plugsurfing) is never patched: the patch records request
+# URLs as they are, and partner paths name drivers' keys and users; the partner client traces its
+# calls itself with those ids masked (`backbone.partners.http.TracedTransport`). botocore's
+# subsegments record operation, table and queue names, never item keys or message bodies.
+# Responses are not captured (POWERTOOLS_TRACER_CAPTURE_RESPONSE=false in template.yaml).
 tracer = Tracer(patch_modules=["botocore"])
 metrics = Metrics()
-
-
-def trace_httpx() -> None:
-    """Record httpx calls (the partner APIs) as X-Ray subsegments. Called once by the partner
-    HTTP client module; patching twice is a no-op, and nothing is patched when tracing is off."""
-    tracer.patch(modules=["httpx"])
 
 
 __all__ = [
@@ -105,7 +102,6 @@ __all__ = [
     "put_breakdown_metrics",
     "record_scope",
     "redact",
-    "trace_httpx",
     "tracer",
 ]
 

@@ -27,7 +27,16 @@ _LABELS: dict[str, tuple[str, ...]] = {
     "uid": ("uid", "uids", "keyuid", "rfid", "rfiduid", "chipuid"),
     "key": ("keyidentifier", "keyidentifiers", "identifier", "visualnumber", "printednumber"),
     "contract": ("contractid", "contractids", "evcoid", "evco", "emaid"),
-    "user": ("userid", "userids", "partneruser", "driveuser", "driveuserid", "ownerid", "driverid", "username"),
+    "user": (
+        "userid",
+        "userids",
+        "partneruser",
+        "driveuser",
+        "driveuserid",
+        "ownerid",
+        "driverid",
+        "username",
+    ),
     "driver": ("driverkey", "driver"),
     "name": ("name", "firstname", "lastname", "fullname", "givenname", "familyname", "surname", "recipient"),
     "address": (
@@ -86,24 +95,35 @@ def mask_field(field: Any, value: Any) -> tuple[bool, Any]:
 
 # Plugsurfing paths that name a key or a user: `/charging-keys/<key id>`, `/users/<user id>`.
 # Fixed words under /charging-keys (reservations, orders, order) are resources, not keys.
-_KEY_SEGMENT = re.compile(r"(/charging-keys/)(?!(?:reservations|orders?)(?:[/?#\s\"']|$))([^/?#\s\"',;]+)")
-_USER_SEGMENT = re.compile(r"(/users/)([^/?#\s\"',;]+)")
+_SEGMENT_END = r"[^/?#\s\"',;]+"
+_KEY_SEGMENT = re.compile(
+    r"(/charging-keys/)(?!(?:reservations|orders?)(?:[/?#\s\"']|$))(" + _SEGMENT_END + ")"
+)
+_USER_SEGMENT = re.compile(r"(/users/)(" + _SEGMENT_END + ")")
 # A member of a JSON or Python-repr snippet: "identifier": "..." / 'uid': '...'.
-_QUOTED_MEMBER = re.compile(r"(?P<q>[\"'])(?P<name>[A-Za-z0-9_-]{2,40})(?P=q)(?P<sep>\s*:\s*)(?P<v>[\"'])(?P<value>(?:\\.|(?!(?P=v)).)*)(?P=v)")
+_QUOTED_MEMBER = re.compile(
+    r"""(?P<q>["'])(?P<name>[A-Za-z0-9_-]{2,40})(?P=q)(?P<sep>\s*:\s*)"""
+    r"""(?P<v>["'])(?P<value>(?:\\.|(?!(?P=v)).)*)(?P=v)"""
+)
 # `name=value` for identifier fields (uid=..., userId=...).
-_ASSIGNED = re.compile(r"(?<![A-Za-z0-9_-])(?P<name>[A-Za-z][A-Za-z0-9_-]{1,30})(?P<sep>=)(?P<value>[^\s,;)\]}\"'&]+)")
+_ASSIGNED = re.compile(
+    r"""(?<![A-Za-z0-9_-])(?P<name>[A-Za-z][A-Za-z0-9_-]{1,30})=(?P<value>[^\s,;)\]}"'&]+)"""
+)
 # pydantic's errors echo the input: `input_value='DE*8PS*123456*7', input_type=str`.
 _INPUT_VALUE = re.compile(r"(input_value=)(.*?)(?=, input_type=|\]|$)", re.MULTILINE)
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # A driver key `<type>#<id>` (Driver.key); a pseudonym (`h1:...`) is left as it is.
-_DRIVER_KEY = re.compile(r"\b(rfid|evco-id|username|drive-user)#(?!h1:)([^\s\"',;)\]}]+)")
+_DRIVER_KEY = re.compile(r"""\b(rfid|evco-id|username|drive-user)#(?!h1:)([^\s"',;)\]}]+)""")
 # EVCO / eMI3 contract ids written with separators (DE*8PS*123456*7, DE-8PS-C0CD0C002-Q).
 _CONTRACT = re.compile(
     r"(?<![A-Za-z0-9*-])[A-Za-z]{2}[*-][A-Za-z0-9]{3}[*-][A-Za-z0-9]{6,9}[*-]?[0-9A-Za-z](?![A-Za-z0-9*-])"
 )
 # A 7- or 10-byte UID or key identifier (14 or 20 hex digits, at least one a digit and one a
 # letter: a 14-digit number is more likely a timestamp); 4-byte ones are too common a shape.
-_UID = re.compile(r"(?<![A-Za-z0-9_-])(?=[0-9A-Fa-f]*[0-9])(?=[0-9A-Fa-f]*[A-Fa-f])(?:[0-9A-Fa-f]{20}|[0-9A-Fa-f]{14})(?![A-Za-z0-9_-])")
+_UID = re.compile(
+    r"(?<![A-Za-z0-9_-])(?=[0-9A-Fa-f]*[0-9])(?=[0-9A-Fa-f]*[A-Fa-f])"
+    r"(?:[0-9A-Fa-f]{20}|[0-9A-Fa-f]{14})(?![A-Za-z0-9_-])"
+)
 
 
 def scrub_path(text: str) -> str:
@@ -132,15 +152,15 @@ def _masked_member(match: re.Match[str]) -> str:
     label = personal_label(match.group("name"))
     if label is None:
         return match.group(0)
-    quote, value = match.group("v"), match.group("value")
-    return f"{match.group('q')}{match.group('name')}{match.group('q')}{match.group('sep')}{quote}[{label}:{len(value)}]{quote}"
+    name, quote = match.group("q") + match.group("name") + match.group("q"), match.group("v")
+    return f"{name}{match.group('sep')}{quote}[{label}:{len(match.group('value'))}]{quote}"
 
 
 def _masked_assignment(match: re.Match[str]) -> str:
     label = personal_label(match.group("name"))
     if label not in _TOKEN_LABELS or match.group("value").startswith("["):
         return match.group(0)
-    return f"{match.group('name')}={'[' + str(label) + ':' + str(len(match.group('value'))) + ']'}"
+    return f"{match.group('name')}=[{label}:{len(match.group('value'))}]"
 
 
 def _masked_contract(match: re.Match[str]) -> str:
