@@ -38,7 +38,17 @@ _LABELS: dict[str, tuple[str, ...]] = {
         "username",
     ),
     "driver": ("driverkey", "driver"),
-    "name": ("name", "firstname", "lastname", "fullname", "givenname", "familyname", "surname", "recipient"),
+    "name": (
+        "name",
+        "firstname",
+        "lastname",
+        "fullname",
+        "givenname",
+        "familyname",
+        "surname",
+        "recipient",
+        "companyname",
+    ),
     "address": (
         "address",
         "street",
@@ -56,12 +66,13 @@ _LABELS: dict[str, tuple[str, ...]] = {
     ),
     "email": ("email", "emailaddress", "mail"),
     "phone": ("phone", "phonenumber", "mobile", "telephone"),
+    "payment": ("paymentoptionid", "paymentreference", "iban"),
 }
 PERSONAL_FIELDS: dict[str, str] = {name: label for label, names in _LABELS.items() for name in names}
 """Every personal field name (normalised by `personal_label`) and its mask label."""
 
 # Labels of identifiers: single tokens, so `name=value` in text is certainly one.
-_TOKEN_LABELS = frozenset({"uid", "key", "contract", "user", "driver", "email", "phone"})
+_TOKEN_LABELS = frozenset({"uid", "key", "contract", "user", "driver", "email", "phone", "payment"})
 _NOT_WORD = re.compile(r"[^a-z0-9]")
 
 
