@@ -26,7 +26,7 @@ def record_handler(record: DynamoDBRecord) -> None:
     stream = record.dynamodb
     old_image = (stream.old_image if stream else None) or None
     new_image = (stream.new_image if stream else None) or None
-    bind_correlation(key_uid=(new_image or old_image or {}).get("uid"))
+    bind_correlation(stream_event_id=record.event_id)  # not the key's UID: it names a driver
     settings = load_settings(KeySyncSettings)
     sync_stream_record(old_image, new_image, key_sync_dependencies(settings))
 

@@ -3,6 +3,8 @@ devstack's creators (the local stack's), so tests, the local stack and infrastru
 
 from __future__ import annotations
 
+import io
+import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+from driverids import leaks
 from moto import mock_aws
 from moto.dynamodb.responses import DynamoHandler
 
@@ -99,3 +102,28 @@ def atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
             return original(self)
 
     monkeypatch.setattr(DynamoHandler, "call_action", call_action)
+
+
+@pytest.fixture(autouse=True)
+def no_driver_identifier_logged() -> Iterator[io.StringIO]:
+    """Every integration test is a privacy test too: the log lines its handlers wrote, as
+    CloudWatch Logs would get them (through `RedactingFormatter`, our logger at DEBUG), must not
+    hold any of the test data's driver identifiers, names or addresses in any spelling
+    (tests/driverids.py). Yields the captured text (a test may plant a leak and clear it)."""
+    from backbone.observability import logger
+
+    buffer = io.StringIO()
+    tap = logging.StreamHandler(buffer)
+    tap.setFormatter(logger.registered_handler.formatter)
+    tap.setLevel(logging.DEBUG)
+    stdlib_logger = logging.getLogger(logger.name)
+    stdlib_logger.addHandler(tap)
+    previous_level = stdlib_logger.level
+    stdlib_logger.setLevel(logging.DEBUG)
+    try:
+        yield buffer
+    finally:
+        stdlib_logger.setLevel(previous_level)
+        stdlib_logger.removeHandler(tap)
+    found = leaks(buffer.getvalue())
+    assert not found, "log lines hold a driver identifier:\n" + "\n".join(found[:5])

@@ -62,14 +62,16 @@ def test_given_a_credential_inside_text_when_redacted_then_only_the_credential_i
 
 def test_given_ordinary_values_when_redacted_then_they_are_unchanged() -> None:
     entry = {
-        "key_id": "0a1b2c3d4e5f",
-        "key_uid": "04523022AA4881",
+        "key_id": "0a1b2c3d4e5f",  # the partner's API key id, not a driver's key
+        "session_id": "4a1f5bd2-6f7e-4c39-9f0c-7d7a5c0e1b2a",
+        "evse_id": "DE*ICE*E000001*1",
         "partner_id": "acme-cpo",
-        "message": "rfid-verify answered 0 for key uid 04523022AA4881",
+        "message": "rfid-verify answered 0 in 12 ms",
         "attempts": 3,
         "latency_ms": 12.5,
         "ok": True,
-        "path": "/emp/v1/charging-keys/8148aa22305204/enable",
+        "path": "/emp/v1/charging-keys/reservations",
+        "payload_hash": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
         "none": None,
     }
 
@@ -120,7 +122,7 @@ def test_given_record_1_raised_then_the_log_lines_of_record_2_do_not_carry_its_i
 ) -> None:
     def record_1() -> None:
         with record_scope(message_id="m-1"):
-            bind_correlation(order_id="O-1", user_id="U-1")
+            bind_correlation(order_id="O-1", fleet_id="F-1")
             logger.info("fulfilling order")
             raise ConnectionError("ProvisionedThroughputExceededException")
 
@@ -130,22 +132,22 @@ def test_given_record_1_raised_then_the_log_lines_of_record_2_do_not_carry_its_i
         logger.info("fulfilling order")
 
     first, second = lines(log_output)
-    assert (first["message_id"], first["order_id"], first["user_id"]) == ("m-1", "O-1", "U-1")
+    assert (first["message_id"], first["order_id"], first["fleet_id"]) == ("m-1", "O-1", "F-1")
     assert second["message_id"] == "m-2"
     assert "order_id" not in second
-    assert "user_id" not in second
+    assert "fleet_id" not in second
 
 
 def test_given_ids_bound_late_in_a_record_scope_then_they_are_gone_after_it(log_output: io.StringIO) -> None:
     with record_scope():
-        bind_correlation(drive_order_request_id="R-1", user_id="U-1")
+        bind_correlation(drive_order_request_id="R-1", order_id="O-1")
         logger.info("drive order placed")
     logger.info("batch done")
 
     inside, after = lines(log_output)
-    assert (inside["drive_order_request_id"], inside["user_id"]) == ("R-1", "U-1")
+    assert (inside["drive_order_request_id"], inside["order_id"]) == ("R-1", "O-1")
     assert "drive_order_request_id" not in after
-    assert "user_id" not in after
+    assert "order_id" not in after
 
 
 def test_given_an_invocation_wide_key_then_a_record_scope_keeps_it_and_restores_it_if_re_bound(

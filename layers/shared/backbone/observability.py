@@ -3,9 +3,11 @@
 Service name and metrics namespace come from the Powertools environment the template sets
 (`POWERTOOLS_SERVICE_NAME` per function, `POWERTOOLS_METRICS_NAMESPACE` in Globals).
 
-Every log line goes through `RedactingFormatter`: credentials must never be logged in the first
-place (tests/integration/test_no_secrets_logged.py), and this masks them should a future change
-log a header, an event or an exception that carries one.
+Every log line goes through `RedactingFormatter`: credentials and personal data must never be
+logged in the first place (tests/integration/test_no_secrets_logged.py,
+test_no_personal_data_logged.py), and this masks them should a future change log a header, an
+event, a partner payload or an exception that carries one (personal data:
+`backbone.privacy.masking`, docs/privacy.md "Logs and traces").
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+
+from backbone.privacy.masking import mask_field, mask_text
 
 REDACTED = "***"
 
@@ -41,17 +45,14 @@ _SENSITIVE_TEXT = (
 
 
 def redact(value: Any) -> Any:
-    """`value` with credentials masked: values of sensitive field names at any depth, and
-    credential-looking fragments of text. Numbers, booleans and None are returned unchanged;
-    other objects (exceptions, datetimes...) as their masked `str`, which is how they would be
-    serialised anyway."""
+    """`value` with credentials and personal data masked: values of sensitive or personal field
+    names at any depth (`***`, `[uid:14]`), and credential or personal fragments of text.
+    Numbers, booleans and None are returned unchanged; other objects (exceptions, datetimes...)
+    as their masked `str`, which is how they would be serialised anyway."""
     if isinstance(value, str):
         return _redact_text(value)
     if isinstance(value, Mapping):
-        return {
-            key: REDACTED if isinstance(key, str) and _SENSITIVE_NAME.search(key) else redact(item)
-            for key, item in value.items()
-        }
+        return {key: _redact_member(key, item) for key, item in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [redact(item) for item in value]
     if value is None or isinstance(value, bool | int | float):
@@ -60,10 +61,17 @@ def redact(value: Any) -> Any:
     return _redact_text(str(value))
 
 
+def _redact_member(key: Any, item: Any) -> Any:
+    if isinstance(key, str) and _SENSITIVE_NAME.search(key):
+        return REDACTED
+    personal, masked = mask_field(key, item)
+    return masked if personal else redact(item)
+
+
 def _redact_text(text: str) -> str:
     for pattern in _SENSITIVE_TEXT:
         text = pattern.sub(lambda m: f"{m.group('name')}{m.group('sep')}{REDACTED}", text)
-    return text
+    return mask_text(text)
 
 
 class RedactingFormatter(LambdaPowertoolsFormatter):
@@ -76,16 +84,13 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
 
 logger = Logger(utc=True, logger_formatter=RedactingFormatter(utc=True))
 # Only botocore (AWS) here: Tracer() alone patches every library X-Ray knows that is importable,
-# importing each on a cold start. httpx (Plugsurfing) is patched by the partner client module
-# (`trace_httpx`), so only functions that call partners import it.
+# importing each on a cold start. httpx (Plugsurfing) is never patched: the patch records request
+# URLs as they are, and partner paths name drivers' keys and users; the partner client traces its
+# calls itself with those ids masked (`backbone.partners.http.TracedTransport`). botocore's
+# subsegments record operation, table and queue names, never item keys or message bodies.
+# Responses are not captured (POWERTOOLS_TRACER_CAPTURE_RESPONSE=false in template.yaml).
 tracer = Tracer(patch_modules=["botocore"])
 metrics = Metrics()
-
-
-def trace_httpx() -> None:
-    """Record httpx calls (the partner APIs) as X-Ray subsegments. Called once by the partner
-    HTTP client module; patching twice is a no-op, and nothing is patched when tracing is off."""
-    tracer.patch(modules=["httpx"])
 
 
 __all__ = [
@@ -97,7 +102,6 @@ __all__ = [
     "put_breakdown_metrics",
     "record_scope",
     "redact",
-    "trace_httpx",
     "tracer",
 ]
 

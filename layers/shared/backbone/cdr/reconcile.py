@@ -107,7 +107,7 @@ def _candidates(deps: ReconcileDependencies, now: datetime, report: ReconcileRep
             history = deps.partner.completed_sessions(user_id, deps.history_limit)
         except SessionUnavailable as error:
             report.errors += 1
-            logger.error("session history unavailable", extra={"user_id": user_id, "error": str(error)})
+            logger.error("session history unavailable", extra={"error": str(error)})
             continue
         for session in history:
             session_id = session.get("sessionId")

@@ -91,7 +91,7 @@ class EmpKeyPartner(_PlugsurfingKeys):
                     f"{found.visual_number!r}, not ours ({key.visual_number!r})",
                     partner,
                 ) from None
-            logger.info("key already at Plugsurfing; adopted", extra={"uid": key.uid})
+            logger.info("key already at Plugsurfing; adopted")
             return Applied(partner.model_copy(update={"key_id": identifier, "enabled": found.enabled}))
         return Applied(
             partner.model_copy(update={"key_id": identifier, "enabled": created.enabled}), created.contract_id

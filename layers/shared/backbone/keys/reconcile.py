@@ -186,6 +186,12 @@ def _publish(report: ReconcileReport) -> None:
         ("repairFailures", "KeyDriftRepairFailed"),
     ):
         metrics.add_metric(name=metric, unit=MetricUnit.Count, value=summary[name])
-    drifts = [vars(drift) for drift in report.drifts[:100]]
+    # Kinds and enabled flags only: a drifted key's identifiers name its driver (docs/privacy.md,
+    # "Logs and traces"); the function's answer (`bbctl keys reconcile`) names the keys a repair
+    # touched, and it is not traced (POWERTOOLS_TRACER_CAPTURE_RESPONSE=false).
+    drifts = [
+        {"kind": drift.kind, "ours_enabled": drift.ours_enabled, "partner_enabled": drift.partner_enabled}
+        for drift in report.drifts[:100]
+    ]
     log = logger.warning if report.drifts else logger.info
     log("charging keys reconciled", extra={"summary": summary, "drifts": drifts})

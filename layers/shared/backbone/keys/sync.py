@@ -80,7 +80,7 @@ def sync_key(key: ChargingKey, deps: KeyDependencies) -> SyncResult:
     except SyncRefused as refused:
         _record(store, key, SyncState.ERROR, str(refused), refused.partner, 0, now)
         metrics.add_metric(name="KeySyncErrors", unit=MetricUnit.Count, value=1)
-        logger.warning("key sync refused", extra={"uid": key.uid, "reason": str(refused)})
+        logger.warning("key sync refused", extra={"reason": str(refused)})
         return SyncResult(key.uid, "error", error=str(refused))
     except TemporarySyncFailure as failure:
         attempts = key.sync_attempts + 1
@@ -94,7 +94,7 @@ def sync_key(key: ChargingKey, deps: KeyDependencies) -> SyncResult:
         _record(store, key, SyncState.SYNCED, None, partner, 0, now, contract_id)
     if calls:
         metrics.add_metric(name="KeySyncCalls", unit=MetricUnit.Count, value=len(calls))
-        logger.info("key synced", extra={"uid": key.uid, "calls": calls})
+        logger.info("key synced", extra={"calls": calls})
     return SyncResult(key.uid, "synced", tuple(calls))
 
 
@@ -116,7 +116,7 @@ def sync_stream_record(
         try:
             _, calls, _ = execute(gone, deps.partner)
         except SyncRefused as refused:
-            logger.warning("deleted key could not be disabled", extra={"uid": uid, "reason": str(refused)})
+            logger.warning("deleted key could not be disabled", extra={"reason": str(refused)})
             return SyncResult(uid, "error", error=str(refused))
         return SyncResult(uid, "synced", tuple(calls))
     current = deps.store.get(uid)

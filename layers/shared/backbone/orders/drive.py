@@ -67,7 +67,7 @@ def place_drive_order(
     request: DriveOrderRequest, deps: DriveOrderDependencies, owner: str
 ) -> DriveOrderRecord:
     """Order the key for this request unless it was ordered (or refused) already."""
-    bind_correlation(drive_order_request_id=request.request_id, user_id=request.user_id)
+    bind_correlation(drive_order_request_id=request.request_id)
     records = deps.records
     now = deps.clock()
     if not records.put_new(DriveOrderRecord.from_request(request, now)):
@@ -237,7 +237,10 @@ def track_drive_orders(deps: DriveOrderDependencies) -> TrackReport:
         try:
             orders = {order.id: order for order in partner.list_charging_key_orders(user_id)}
         except PartnerCallFailed as error:
-            logger.warning("could not list a user's orders", extra={"user_id": user_id, "error": str(error)})
+            logger.warning(
+                "could not list a user's orders",
+                extra={"request_ids": [record.request_id for record in open_records], "error": str(error)},
+            )
             report.failed_users.append(user_id)
             continue
         for record in open_records:

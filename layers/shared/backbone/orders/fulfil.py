@@ -323,9 +323,7 @@ class _Fulfilment:
                     self._key_repository(), key.uid, partial(release, order_id=order_id, now=now)
                 )
             except DomainError as refused:
-                logger.error(
-                    "claimed key could not be released", extra={"uid": key.uid, "reason": refused.detail}
-                )
+                logger.error("claimed key could not be released", extra={"reason": refused.detail})
                 continue
             if after.state is KeyState.IN_STOCK and before is not KeyState.IN_STOCK:
                 returned.append(key.uid)

@@ -2,7 +2,10 @@
 
 Callers catch by meaning (`NotFound`, `Conflict`, `PartnerUnavailable`) instead of reading status
 codes. Every error carries what an operator needs (status, parsed body, OIOI result code, method,
-URL without query) and never a secret: API keys travel in headers, which are not kept here.
+URL without query) and never a secret: API keys travel in headers, which are not kept here. Its
+message and URL name no driver either (key and user ids masked, `backbone.privacy.masking`):
+they reach log lines, stored `last_error` texts and X-Ray, which records every exception that
+escapes a traced function.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 import httpx
 
 from backbone.oioi.codes import AnyResultCode, is_success, parse_code
+from backbone.privacy.masking import mask_text, scrub_path
 
 # Longest Retry-After we pass on: SQS's maximum visibility timeout (12 h), so a caller can hand
 # `retry_after` straight to ChangeMessageVisibility; anything longer is a partner mistake.
@@ -131,7 +135,7 @@ def error_from_response(response: httpx.Response, *, check_oioi_result: bool = F
     """
     body = parsed_body(response)
     code = oioi_code_of(body)
-    detail = error_detail(body) or "no detail"
+    detail = mask_text(error_detail(body) or "no detail")
     method, url = response.request.method, safe_url(response.request.url)
     status = response.status_code
     if 200 <= status < 300:
@@ -222,8 +226,9 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 
 
 def safe_url(url: httpx.URL) -> str:
-    """The URL without query or user info: enough to say where, never a credential."""
-    return str(url.copy_with(query=None, fragment=None, username=None, password=None))
+    """The URL without query, user info, key or user ids: enough to say where, never a
+    credential nor a driver (`/v1/users/[user]/charging-keys/[key]`)."""
+    return scrub_path(str(url.copy_with(query=None, fragment=None, username=None, password=None)))
 
 
 NO_ANSWER_ERRORS: tuple[type[httpx.TransportError], ...] = (

@@ -1,7 +1,9 @@
 """`PartnerHttpClient`: httpx with our timeouts, the retry policy, JSON in/out and typed errors.
 
 Every call is logged with method, path, status, attempt and latency; never headers, query or
-bodies, so API keys cannot leak into logs. Keys are set per request by `ApiKeyAuth`.
+bodies, so API keys cannot leak into logs. Keys are set per request by `ApiKeyAuth`. Paths are
+logged, handed to hooks and traced with key and user ids masked (`scrub_path`): Plugsurfing's
+paths name the driver's key and user (docs/privacy.md, "Logs and traces").
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from types import TracebackType
 from typing import Any, Self
 
 import httpx
+from aws_xray_sdk.core import xray_recorder
+from aws_xray_sdk.core.models import http as xray_http
+from aws_xray_sdk.ext.util import get_hostname, inject_trace_header
 
-from backbone.observability import logger, trace_httpx
-from backbone.partners.errors import PartnerError, error_from_response, parsed_body
+from backbone.observability import logger, tracer
+from backbone.partners.errors import PartnerError, error_from_response, parsed_body, safe_url
 from backbone.partners.retry import RetryPolicy, describe
-
-trace_httpx()
+from backbone.privacy.masking import scrub_path
 
 DEFAULT_CONNECT_TIMEOUT = 3.0
 DEFAULT_READ_TIMEOUT = 10.0
@@ -74,6 +78,39 @@ class CallRecord:
 CallHook = Callable[[CallRecord], None]
 
 
+class TracedTransport(httpx.BaseTransport):
+    """Each request as an X-Ray `remote` subsegment, as aws_xray_sdk's httpx patch records it
+    (method, URL, status; the trace header sent on), but with the URL's key and user ids masked:
+    the patch records `request.url` as it is, and X-Ray keeps it for 30 days out of reach of
+    our log redaction. Used instead of `tracer.patch(["httpx"])`."""
+
+    def __init__(self, inner: httpx.BaseTransport, recorder: Any = xray_recorder) -> None:
+        self._inner = inner
+        self._recorder = recorder
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self._recorder.in_subsegment(get_hostname(str(request.url)), namespace="remote") as subsegment:
+            if subsegment is not None:
+                subsegment.put_http_meta(xray_http.METHOD, request.method)
+                subsegment.put_http_meta(xray_http.URL, safe_url(request.url))
+                inject_trace_header(request.headers, subsegment)
+            response = self._inner.handle_request(request)
+            if subsegment is not None:
+                subsegment.put_http_meta(xray_http.STATUS, response.status_code)
+            return response
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def traced(transport: httpx.BaseTransport | None) -> httpx.BaseTransport | None:
+    """`transport` (httpx's default if None) wrapped in `TracedTransport` when tracing is on;
+    as it is when off (tests, the local stack), so nothing changes there."""
+    if tracer.disabled:
+        return transport
+    return TracedTransport(transport or httpx.HTTPTransport())
+
+
 class PartnerHttpClient:
     """Sync client (Lambda handlers are sync); build once per process to reuse connections."""
 
@@ -97,7 +134,7 @@ class PartnerHttpClient:
             auth=auth,
             headers={"Accept": "application/json", **(headers or {})},
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
-            transport=transport,
+            transport=traced(transport),
         )
         self.retry_policy = retry_policy or RetryPolicy()
         self._check_oioi_result = check_oioi_result
@@ -121,6 +158,7 @@ class PartnerHttpClient:
         makes the request retryable. `None` query values are left out.
         """
         method = method.upper()
+        shown = scrub_path(path)  # what logs and hooks get: no key or user id
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS or bool(idempotency_key)
@@ -134,9 +172,9 @@ class PartnerHttpClient:
             try:
                 response = self._client.request(method, path, json=json, params=query, headers=headers)
             except httpx.TransportError as error:
-                self._log_attempt(method, path, attempt_number, started, outcome=describe(error))
+                self._log_attempt(method, shown, attempt_number, started, outcome=describe(error))
                 raise
-            self._log_attempt(method, path, attempt_number, started, outcome=str(response.status_code))
+            self._log_attempt(method, shown, attempt_number, started, outcome=str(response.status_code))
             failure = error_from_response(response, check_oioi_result=self._check_oioi_result)
             if failure is not None:
                 raise failure
@@ -147,11 +185,13 @@ class PartnerHttpClient:
             done = policy.run(attempt, idempotent=idempotent)
         except PartnerError as error:
             self._finish(
-                CallRecord(method, path, error.status, error.attempts, error.duration, ok=False, api=self.api)
+                CallRecord(
+                    method, shown, error.status, error.attempts, error.duration, ok=False, api=self.api
+                )
             )
             raise
         status = done.value.status_code
-        self._finish(CallRecord(method, path, status, done.attempts, done.duration, ok=True, api=self.api))
+        self._finish(CallRecord(method, shown, status, done.attempts, done.duration, ok=True, api=self.api))
         return PartnerResponse(status, parsed_body(done.value), done.attempts, done.duration)
 
     def close(self) -> None:

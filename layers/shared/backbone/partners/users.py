@@ -38,7 +38,7 @@ class DriveUsers:
             return
         try:
             self.client.create_user(user_id)
-            logger.info("drive user created", extra={"partner_user": user_id})
+            logger.info("drive user created")
         except Conflict:
             pass  # Plugsurfing knows the user already: what we wanted
         self._known[user_id] = None

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from backbone.errors import InvalidRequest
 from backbone.keys.models import ChargingKey
-from backbone.observability import bind_correlation
 from backbone.oioi.codes import ResultCode
 from backbone.oioi.identifiers import InvalidUid
 from backbone.oioi.models import RfidVerify
@@ -24,7 +23,6 @@ def handle(message: RfidVerify, request: Request, deps: Dependencies) -> Answer:
         uid = message.normalised_uid()
     except InvalidUid as exc:
         raise InvalidRequest(f"rfid-verify.rfid: {exc}") from exc
-    bind_correlation(key_uid=uid)  # the name key sync and the key CLI log it under
     item = deps.charging_keys.get(uid)
     if item is None:
         return answer(ResultCode.EVCO_ID_NOT_FOUND)
