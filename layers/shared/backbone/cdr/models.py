@@ -258,12 +258,16 @@ class StoredCdr:
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> StoredCdr:
+        """The stored record; also from an index projection without `raw` and `driverId`
+        (ByBillingDay): `raw` is then empty and the driver known by its pseudonym only."""
+
         def time(name: str) -> datetime | None:
             return from_storage(item[name]) if name in item else None
 
         driver = None
         if "driverType" in item:
-            driver = Driver(type=item["driverType"], id=item["driverId"], pseudonym=item.get("driverHash"))
+            identifier = item.get("driverId", item.get("driverHash", ""))
+            driver = Driver(type=item["driverType"], id=identifier, pseudonym=item.get("driverHash"))
         cost = None
         if "costAmount" in item:
             cost = Cost(
@@ -287,7 +291,7 @@ class StoredCdr:
             evse_id=item.get("evseId"),
             received_at=from_storage(item["receivedAt"]),
             payload_hash=item["payloadHash"],
-            raw=item["raw"],
+            raw=item.get("raw", ""),
             partner_identifier=item.get("partnerIdentifier"),
             balance_status=item.get("balanceStatus"),
             anomalies=tuple(item.get("anomalies", ())),
