@@ -7,6 +7,7 @@
     python -m bbctl cdr review list [--limit N] [--json]
     python -m bbctl cdr review resolve PARTNER_ID SESSION_ID --note TEXT [--correction HASH]
     python -m bbctl cdr export --from DAY --to DAY [--partner P] [--format csv|jsonl] [--out DIR]
+    python -m bbctl cdr billing-days [--dry-run]
 
 Logic: `bbctl.ops_cdr` (queries, review, peek, redrive), `bbctl.ops_export` (the billing export,
 by `backbone.billing.export`: docs/billing-feed.md, "Export").
@@ -87,6 +88,14 @@ def _register_export(commands: Any) -> None:
     export.add_argument("--out", type=Path, default=Path("cdr-export"), help="folder (default ./cdr-export)")
     add_target_arguments(export)
     export.set_defaults(func=_export)
+
+    backfill = commands.add_parser(
+        "billing-days",
+        help="give billingDay to FINAL records stored before it existed (once, after the upgrade)",
+    )
+    backfill.add_argument("--dry-run", action="store_true", help="count them, change nothing")
+    add_target_arguments(backfill)
+    backfill.set_defaults(func=_billing_days)
 
 
 def _queue_url(target: Target, output_key: str, logical_id: str) -> str:
@@ -234,4 +243,16 @@ def _export(args: argparse.Namespace) -> int:
     for path in sink.written:
         print(path)
     print(f"{sum(export.rows for export in exports)} CDR(s) over {len(exports)} day(s) in {args.out}")
+    return 0
+
+
+def _billing_days(args: argparse.Namespace) -> int:
+    target = Target.from_args(args)
+    done = ops_export.backfill_billing_days(
+        target.client("dynamodb"), target.output("CdrTableName", "CdrTable"), dry_run=args.dry_run
+    )
+    if args.dry_run:
+        print(f"{done.examined} FINAL record(s) without a billing day (dry run: nothing changed)")
+    else:
+        print(f"{done.set} of {done.examined} FINAL record(s) without a billing day given one")
     return 0

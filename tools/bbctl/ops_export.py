@@ -8,11 +8,21 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from botocore.exceptions import ClientError
+
+from backbone.aws.errors import is_condition_failed
+from backbone.aws.pages import items
 from backbone.billing.export import EXPORT_PREFIX, write_day
 from backbone.billing.models import BillingRecord, DayExport, ExportFile, ExportFormat
 from backbone.billing.ports import BillingDays, ExportDependencies
+from backbone.cdr.models import BILLING_DAY, CdrStatus, billing_day
+from backbone.timeutil import from_storage
 from bbctl.progress import Progress
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 class FolderSink:
@@ -73,3 +83,53 @@ def export_range(
         deps = ExportDependencies(Counted(PartnerOnly(records, partner_id), progress), sink)
         exports = [write_day(deps, day, fmt) for day in days(first, last)]
     return exports, sink
+
+
+@dataclass(frozen=True)
+class BillingDayBackfill:
+    examined: int
+    set: int
+
+
+def backfill_billing_days(client: DynamoDBClient, table: str, *, dry_run: bool = False) -> BillingDayBackfill:
+    """Give `billingDay` to FINAL records stored before ingestion set it (the ByBillingDay index
+    holds only items with it). One conditional UpdateItem per record: only `billingDay` is set, so
+    the stream MODIFY changes no status, kind, payload hash or review state and is no billing
+    event; a record that has it already, or is not final, is left alone. Re-running sets 0."""
+    examined = changed = 0
+    found = items(
+        client.scan,
+        TableName=table,
+        ProjectionExpression="pk, sk, #status, receivedAt",
+        FilterExpression="#status = :final AND attribute_not_exists(#day)",
+        ExpressionAttributeNames={"#status": "status", "#day": BILLING_DAY},
+        ExpressionAttributeValues={":final": {"S": CdrStatus.FINAL.value}},
+    )
+    with Progress("records given a billing day") as progress:
+        for item in found:
+            examined += 1
+            if dry_run:
+                continue
+            day = billing_day(from_storage(item["receivedAt"]["S"]))
+            try:
+                client.update_item(
+                    TableName=table,
+                    Key={"pk": item["pk"], "sk": item["sk"]},
+                    UpdateExpression="SET #day = :day",
+                    ConditionExpression=(
+                        "#status = :final AND attribute_not_exists(#day) AND receivedAt = :at"
+                    ),
+                    ExpressionAttributeNames={"#status": "status", "#day": BILLING_DAY},
+                    ExpressionAttributeValues={
+                        ":final": {"S": CdrStatus.FINAL.value},
+                        ":day": {"S": day},
+                        ":at": item["receivedAt"],
+                    },
+                )
+            except ClientError as error:
+                if not is_condition_failed(error):
+                    raise
+                continue  # replaced or given its day meanwhile
+            changed += 1
+            progress.advance()
+    return BillingDayBackfill(examined, changed)

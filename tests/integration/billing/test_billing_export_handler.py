@@ -19,11 +19,11 @@ import pytest
 from cdrfactory import oioi, session_post_text
 from handler_billing_export import handler
 
-from backbone.aws.attributes import from_attributes
+from backbone.aws.attributes import from_attributes, to_attributes
 from backbone.billing.aws import DynamoBillingDays
 from backbone.cdr.aws import DynamoCdrStore
 from backbone.cdr.parse import parse_cdr
-from bbctl.ops_export import export_range
+from bbctl.ops_export import BillingDayBackfill, backfill_billing_days, export_range
 
 pytestmark = pytest.mark.usefixtures("export_env")
 DAY = date(2026, 3, 1)
@@ -198,3 +198,26 @@ def test_given_a_future_day_then_the_function_refuses_and_writes_nothing(
     with pytest.raises(ValueError, match="has not happened yet"):
         handler({"day": "2999-01-01"}, lambda_context)
     assert bucket_files(aws, resources["BillingExportBucket"]) == {}
+
+
+def test_given_final_records_stored_before_billing_days_when_backfilled_then_they_are_exported(
+    aws: boto3.Session, resources: dict[str, str], lambda_context: Any
+) -> None:
+    client, table = aws.client("dynamodb"), resources["CdrTable"]
+    for envelope in (
+        oioi(session_post_text("OLD-1", cost="14.32"), at(9)),
+        oioi(session_post_text("OLD-2", stop=None, charging_stop=None, cost=None), at(10)),
+    ):
+        item = parse_cdr(envelope).to_item()
+        item.pop("billingDay", None)  # as the release before stored it
+        client.put_item(TableName=table, Item=to_attributes(item))
+    assert handler({"day": "2026-03-01"}, lambda_context)["days"][0]["rows"] == 0
+
+    assert backfill_billing_days(client, table, dry_run=True) == BillingDayBackfill(1, 0)
+    assert backfill_billing_days(client, table) == BillingDayBackfill(1, 1)
+    assert backfill_billing_days(client, table) == BillingDayBackfill(0, 0)
+
+    assert handler({"day": "2026-03-01"}, lambda_context)["days"][0]["rows"] == 1
+    files = bucket_files(aws, resources["BillingExportBucket"])
+    [row] = csv_rows(files[f"{PREFIX}/partner=acme-cpo/cdrs.csv"])
+    assert (row["sessionId"], row["costAmount"]) == ("OLD-1", "14.32")
