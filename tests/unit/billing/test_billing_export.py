@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -213,14 +214,20 @@ def test_given_a_record_of_another_day_then_the_export_refuses_it() -> None:
 # --- which days a request names --------------------------------------------------------------------
 
 
-def test_given_the_schedule_then_the_day_before_its_time_is_exported() -> None:
-    request = ExportRequest.model_validate({"time": "2026-03-02T01:30:00Z", "detail-type": "Scheduled Event"})
+def test_given_the_schedule_then_the_day_before_its_time_is_exported(
+    load_event: Callable[[str], Any],
+) -> None:
+    request = ExportRequest.model_validate(load_event("billing/event-schedule-export.json"))
     assert requested_days(request, date(2026, 3, 2)) == [DAY]
 
 
-def test_given_a_backfill_range_then_every_day_in_it_is_exported() -> None:
-    request = ExportRequest.model_validate({"from": "2026-02-27", "to": "2026-03-01"})
-    assert requested_days(request, date(2026, 3, 2)) == [date(2026, 2, 27), date(2026, 2, 28), DAY]
+def test_given_a_backfill_then_its_day_or_every_day_of_its_range_is_exported(
+    load_event: Callable[[str], Any],
+) -> None:
+    day = ExportRequest.model_validate(load_event("billing/event-backfill-day.json"))
+    month = ExportRequest.model_validate(load_event("billing/event-backfill-range.json"))
+    assert requested_days(day, date(2026, 4, 2)) == [DAY]
+    assert requested_days(month, date(2026, 4, 2)) == [date(2026, 3, n) for n in range(1, 32)]
 
 
 @pytest.mark.parametrize(
