@@ -172,9 +172,10 @@ def requested_days(request: ExportRequest, today: date) -> list[date]:
 
 
 def run_export(request: ExportRequest, deps: ExportDependencies) -> dict[str, Any]:
-    """BillingExportFunction: export each requested day; returns what was written."""
+    """BillingExportFunction: export each requested day, as CSV (the bucket holds one format, so
+    its manifests always describe its files); returns what was written."""
     days = requested_days(request, deps.clock().date())
-    return {"days": [write_day(deps, day, request.format).summary() for day in days]}
+    return {"days": [write_day(deps, day).summary() for day in days]}
 
 
 def _days(first: date, last: date) -> Iterator[date]:

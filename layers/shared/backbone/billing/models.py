@@ -175,4 +175,3 @@ class ExportRequest(BaseModel):
     from_day: date | None = Field(default=None, alias="from")
     to_day: date | None = Field(default=None, alias="to")
     time: datetime | None = None
-    format: ExportFormat = "csv"
