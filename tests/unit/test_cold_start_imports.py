@@ -28,6 +28,7 @@ NO_PARTNER_CALLS = {
     "oioi_receiver": "handler_oioi_receiver",
     "cdr_ingest": "handler_cdr_ingest",
     "billing_events": "handler_billing_events",
+    "billing_export": "handler_billing_export",
 }
 
 

@@ -1,5 +1,6 @@
-"""Billing integration fixtures: CdrTable, its stream, BillingEventBus and a tap on it, all from
-template.yaml in moto; the functions' environment as the template sets it."""
+"""Billing integration fixtures: CdrTable, its stream, BillingEventBus and a tap on it, and
+BillingExportBucket, all from template.yaml in moto; the functions' environment as the template
+sets it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import boto3
 import pytest
 
 from backbone.aws import clients
-from backbone.billing.wiring import billing_events_dependencies
+from backbone.billing.wiring import billing_events_dependencies, billing_export_dependencies
 from backbone.cdr.wiring import cdr_ingest_dependencies
 from backbone.observability import metrics
 from backbone.settings import load_settings
@@ -26,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "billing")
 def _clear_caches() -> None:
     load_settings.cache_clear()
     billing_events_dependencies.cache_clear()
+    billing_export_dependencies.cache_clear()
     cdr_ingest_dependencies.cache_clear()
     clients.reset()
 
@@ -85,3 +87,21 @@ def tap(aws: boto3.Session, resources: dict[str, str]) -> Callable[[], list[dict
         return found
 
     return read
+
+
+@pytest.fixture
+def export_env(
+    monkeypatch: pytest.MonkeyPatch, aws: boto3.Session, resources: dict[str, str]
+) -> Iterator[None]:
+    for name, value in {
+        "CDR_TABLE": resources["CdrTable"],
+        "BILLING_EXPORT_BUCKET": resources["BillingExportBucket"],
+        "POWERTOOLS_SERVICE_NAME": "billing-export-tests",
+    }.items():
+        monkeypatch.setenv(name, value)
+    _clear_caches()
+    monkeypatch.setattr(metrics, "namespace", "PlugsurfingBackboneTest")
+    metrics.clear_metrics()
+    yield
+    metrics.clear_metrics()
+    _clear_caches()

@@ -1,17 +1,27 @@
-"""The billing bus on EventBridge."""
+"""The billing ports on AWS: the bus the events go to (EventBridge), and for the export CdrTable's
+sparse ByBillingDay index (the records of a day, as projected: never `raw` or `driverId`) and the
+export bucket."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import base64
+from collections.abc import Iterator, Sequence
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from backbone.aws.attributes import from_attributes
 from backbone.aws.errors import AWS_ERRORS
+from backbone.aws.pages import items
 from backbone.billing.errors import PublishFailed
 from backbone.billing.events import MAX_ENTRIES_PER_CALL, BillingEvent
-from backbone.billing.models import EVENT_SOURCE
+from backbone.billing.models import EVENT_SOURCE, BillingRecord, ExportFile
+from backbone.cdr.models import BILLING_DAY, StoredCdr
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
+
+BILLING_DAY_INDEX = "ByBillingDay"
 
 
 class EventBridgeBillingBus:
@@ -43,3 +53,36 @@ class EventBridgeBillingBus:
         if len(results) != len(events):
             raise PublishFailed(f"PutEvents answered {len(results)} entries for {len(events)}")
         return results
+
+
+class DynamoBillingDays:
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self.client, self.table = client, table
+
+    def records(self, day: date) -> Iterator[BillingRecord]:
+        found = items(
+            self.client.query,
+            TableName=self.table,
+            IndexName=BILLING_DAY_INDEX,
+            KeyConditionExpression="#day = :day",
+            ExpressionAttributeNames={"#day": BILLING_DAY},
+            ExpressionAttributeValues={":day": {"S": day.isoformat()}},
+        )
+        for item in found:
+            yield BillingRecord.from_stored(StoredCdr.from_item(from_attributes(item)))
+
+
+class S3ExportSink:
+    def __init__(self, client: Any, bucket: str) -> None:  # an S3 client (no S3 stubs pinned)
+        self.client, self.bucket = client, bucket
+
+    def put(self, file: ExportFile) -> None:
+        # S3 checks the body against the checksum before it stores the object.
+        checksum = base64.b64encode(bytes.fromhex(file.sha256)).decode()
+        self.client.put_object(
+            Bucket=self.bucket,
+            Key=file.key,
+            Body=file.body,
+            ContentType=file.content_type,
+            ChecksumSHA256=checksum,
+        )

@@ -1,13 +1,18 @@
-"""What the billing-events logic needs (`backbone.billing.publish`), and the bundle the handler
-passes it. AWS implementation: `backbone.billing.aws`; built in `backbone.billing.wiring`."""
+"""What the billing logic needs: the events (`backbone.billing.publish`) a bus, the export
+(`backbone.billing.export`) a day's records and a place to put files; and the bundles the handlers
+and `bbctl cdr export` pass. AWS implementations: `backbone.billing.aws`; built in
+`backbone.billing.wiring`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Protocol
 
 from backbone.billing.events import BillingEvent
+from backbone.billing.models import BillingRecord, ExportFile
+from backbone.timeutil import utc_now
 
 
 class BillingBus(Protocol):
@@ -22,3 +27,22 @@ class BillingBus(Protocol):
 @dataclass(frozen=True)
 class BillingEventsDependencies:
     bus: BillingBus
+
+
+class BillingDays(Protocol):
+    def records(self, day: date) -> Iterable[BillingRecord]:
+        """Every FINAL current record and correction received on `day` (UTC), any order."""
+        ...
+
+
+class ExportSink(Protocol):
+    def put(self, file: ExportFile) -> None:
+        """Store `file` whole under its key, replacing what was there."""
+        ...
+
+
+@dataclass(frozen=True)
+class ExportDependencies:
+    records: BillingDays
+    sink: ExportSink
+    clock: Callable[[], datetime] = utc_now

@@ -11,3 +11,10 @@ class BillingEventsSettings(FunctionSettings):
     """BillingEventsFunction: stream of CdrTable -> BillingEventBus."""
 
     billing_event_bus: str = Field(min_length=1)
+
+
+class BillingExportSettings(FunctionSettings):
+    """BillingExportFunction: CdrTable's ByBillingDay index -> BillingExportBucket."""
+
+    cdr_table: str = Field(min_length=1)
+    billing_export_bucket: str = Field(min_length=1)
