@@ -3,13 +3,13 @@ what is younger stays, a failing item does not stop the run, and the checkpoints
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from privacyfakes import FakeCdr, FakeCdrIdentities, FakeCheckpoints, FakeOrders
 
-from backbone.privacy.ports import FinishedOrder, PurgeDependencies
+from backbone.privacy.ports import BillableRef, FinishedOrder, PurgeDependencies
 from backbone.privacy.purge import CDR_CHECKPOINT, LEGACY_CHECKPOINT, PurgeItemsFailed, purge
 from backbone.privacy.retention import RetentionPolicy
 
@@ -146,3 +146,16 @@ def test_given_finished_orders_then_addresses_past_retention_keep_only_the_count
     assert orders.blanked == [("ORDER#1", {"country": "DE"})]
     assert report.addresses_blanked == 1
     assert purge(deps(FakeCdrIdentities(), orders)).addresses_blanked == 0
+
+
+def test_given_one_rule_whose_reads_fail_then_the_other_rules_still_run_and_the_run_fails() -> None:
+    class NoIndex(FakeCdrIdentities):
+        def billable_on(self, day: date) -> Iterator[BillableRef]:
+            raise RuntimeError("ValidationException: the table does not have the specified index")
+
+    orders = FakeOrders([FinishedOrder("emp", "ORDER#1", dict(ADDRESS), NOW - timedelta(days=91), 3)])
+
+    with pytest.raises(PurgeItemsFailed):
+        purge(deps(NoIndex(), orders))
+
+    assert orders.blanked == [("ORDER#1", {"country": "DE"})]

@@ -15,8 +15,10 @@
 
 The run stops starting new work once its budget is spent and resumes from its checkpoints the
 next day. One item that fails is logged (by its key, which holds no personal data) and counted,
-and the rest goes on; its day or page is not marked done, so the next run tries it again. A run
-with failed items raises `PurgeItemsFailed` at the end (the function's Errors alarm).
+and the rest goes on; its day or page is not marked done, so the next run tries it again. A step
+whose reads fail (a missing index, the pepper unreadable) is logged and counted the same way and
+the other steps still run. A run with failures raises `PurgeItemsFailed` at the end (the
+function's Errors alarm).
 
 Metrics (`service` privacy-purge): `CdrsPseudonymised`, `LegacyCdrsMigrated`,
 `OrderAddressesBlanked`, `PurgeItemErrors`, `PurgeIncomplete` (1: the budget ran out first).
@@ -94,7 +96,11 @@ def purge(deps: PurgeDependencies) -> PurgeReport:
     for step in (_pseudonymise_billable, _migrate_unindexed, _blank_addresses):
         if run.out_of_time():
             break
-        step(run)
+        try:
+            step(run)
+        except Exception:  # a read that failed (table, index, pepper): the other rules still run
+            logger.exception("privacy purge: step failed", extra={"step": step.__name__.lstrip("_")})
+            run.report.errors += 1
     _emit(run.report)
     if run.report.errors:
         raise PurgeItemsFailed(f"{run.report.errors} item(s) could not be purged: {run.report.as_dict()}")
