@@ -15,6 +15,7 @@ import json
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -177,6 +178,10 @@ def test_given_iam_enforced_when_partners_and_operators_use_the_stack_then_each_
             ("PartnerHealthFunction", "Every15Minutes"),
         )
     ]
+    # The CDR posted above was received today (UTC): today's export has it.
+    exported = stack.admin(
+        "POST", "invoke/BillingExportFunction", {"day": datetime.now(UTC).date().isoformat()}
+    )
 
     assert codes == UIDS
     assert posted.json()["result"]["code"] == 0
@@ -186,6 +191,8 @@ def test_given_iam_enforced_when_partners_and_operators_use_the_stack_then_each_
     assert started.status_code == 202, started.text
     assert looked_up.status_code == 200, looked_up.text
     assert [fired["status"] for fired in reconciled] == ["ok", "ok", "ok", "ok"], reconciled
+    assert exported["status"] == "ok", exported
+    assert exported["result"]["days"][0]["rows"] >= 1, exported
     # The receiver noted the demo partner's accepted messages (its UpdateItem was allowed).
     assert reconciled[-1]["result"]["silent"] == [], reconciled[-1]
     activity = stack.boto3_client("dynamodb").scan(TableName=stack.ref("PartnerActivityTable"))["Items"]
@@ -213,6 +220,7 @@ def test_given_iam_enforced_when_partners_and_operators_use_the_stack_then_each_
         "DriveOrderFunction",
         "SessionApiFunction",
         "PartnerHealthFunction",
+        "BillingExportFunction",
     } <= ran
 
 
@@ -256,6 +264,32 @@ def test_given_each_function_role_then_calls_beyond_what_its_code_does_are_denie
     activity = stack.ref("PartnerActivityTable")
     assert denied(lambda: receiver.scan(TableName=activity))
     assert denied(lambda: receiver.delete_item(TableName=activity, Key={"partnerId": {"S": "demo-cpo"}}))
+    # The billing export reads the sparse ByBillingDay index (no raw payload, no driver id), never
+    # the table or another index.
+    export = as_function(stack, roles["BillingExportFunction"], "dynamodb")
+    assert not denied(
+        lambda: export.query(
+            TableName=cdrs,
+            IndexName="ByBillingDay",
+            KeyConditionExpression="billingDay = :d",
+            ExpressionAttributeValues={":d": {"S": "2026-03-01"}},
+        )
+    )
+    assert denied(lambda: export.get_item(TableName=cdrs, Key=a_cdr))
+    # It writes export files; it cannot read them back or write elsewhere in the bucket.
+    bucket = stack.ref("BillingExportBucket")
+    export_s3 = as_function(stack, roles["BillingExportFunction"], "s3")
+    assert not denied(lambda: export_s3.put_object(Bucket=bucket, Key="cdr-export/iam-probe", Body=b""))
+    assert denied(lambda: export_s3.put_object(Bucket=bucket, Key="elsewhere/iam-probe", Body=b""))
+    assert denied(lambda: export_s3.get_object(Bucket=bucket, Key="cdr-export/iam-probe"))
+    assert denied(
+        lambda: export.query(
+            TableName=cdrs,
+            IndexName="BySession",
+            KeyConditionExpression="sessionId = :s",
+            ExpressionAttributeValues={":s": {"S": "none"}},
+        )
+    )
     # The authorizer looks up one key hash; it cannot enumerate the partners' keys.
     assert denied(lambda: authorizer.scan(TableName=partners))
     assert denied(

@@ -27,6 +27,7 @@ NO_PARTNER_CALLS = {
     "oioi_authorizer": "handler_oioi_authorizer",
     "oioi_receiver": "handler_oioi_receiver",
     "cdr_ingest": "handler_cdr_ingest",
+    "billing_export": "handler_billing_export",
 }
 
 

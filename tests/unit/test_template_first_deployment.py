@@ -30,6 +30,7 @@ SCHEDULED = {
     "WhitelistPushFunction": "Scheduled",
     "PartnerHealthFunction": "Every15Minutes",
     "PrivacyPurgeFunction": "Daily",
+    "BillingExportFunction": "Daily",
 }
 NOT_REGENERABLE_SECRETS = ("PlugsurfingApiKeySecret", "OioiApiKeySecret", "OioiPartnerIdentifierSecret")
 

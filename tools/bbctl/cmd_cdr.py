@@ -6,19 +6,26 @@
     python -m bbctl cdr redrive [--max N]
     python -m bbctl cdr review list [--limit N] [--json]
     python -m bbctl cdr review resolve PARTNER_ID SESSION_ID --note TEXT [--correction HASH]
+    python -m bbctl cdr export --from DAY --to DAY [--partner P] [--format csv|jsonl] [--out DIR]
+    python -m bbctl cdr billing-days [--dry-run]
 
-Logic: `bbctl.ops_cdr` (queries, review, peek, redrive).
+Logic: `bbctl.ops_cdr` (queries, review, peek, redrive), `bbctl.ops_export` (the billing export,
+by `backbone.billing.export`: docs/billing-feed.md, "Export").
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from datetime import date
+from pathlib import Path
 from typing import Any
 
+from backbone.billing.aws import DynamoBillingDays
+from backbone.billing.export import MAX_DAYS
 from backbone.cdr.models import RecordKind
 from backbone.timeutil import utc_now
-from bbctl import Target, add_target_arguments, ops_cdr
+from bbctl import Target, add_target_arguments, ops_cdr, ops_export
 from bbctl.ops_cdr import CdrRecords
 from bbctl.progress import Progress, count_calls
 
@@ -65,6 +72,30 @@ def register(groups: Any) -> None:
     )
     add_target_arguments(resolve)
     resolve.set_defaults(func=_review_resolve)
+
+    _register_export(commands)
+
+
+def _register_export(commands: Any) -> None:
+    export = commands.add_parser(
+        "export",
+        help="the daily billing export of a range of days, to a folder (the same files as the bucket's)",
+    )
+    export.add_argument("--from", dest="first", type=date.fromisoformat, required=True, metavar="YYYY-MM-DD")
+    export.add_argument("--to", dest="last", type=date.fromisoformat, required=True, metavar="YYYY-MM-DD")
+    export.add_argument("--partner", help="this partner's records only (its file; a manifest of it alone)")
+    export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    export.add_argument("--out", type=Path, default=Path("cdr-export"), help="folder (default ./cdr-export)")
+    add_target_arguments(export)
+    export.set_defaults(func=_export)
+
+    backfill = commands.add_parser(
+        "billing-days",
+        help="give billingDay to FINAL records stored before it existed (once, after the upgrade)",
+    )
+    backfill.add_argument("--dry-run", action="store_true", help="count them, change nothing")
+    add_target_arguments(backfill)
+    backfill.set_defaults(func=_billing_days)
 
 
 def _queue_url(target: Target, output_key: str, logical_id: str) -> str:
@@ -197,4 +228,31 @@ def _redrive(args: argparse.Namespace) -> int:
         if result.move_task_error:
             print(f"StartMessageMoveTask not available ({result.move_task_error}); copying instead")
         print(f"{result.moved} message(s) sent back to the CDR queue")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    if args.first > args.last or (args.last - args.first).days >= MAX_DAYS:
+        print(f"--from must not be after --to, and at most {MAX_DAYS} days")
+        return 2
+    target = Target.from_args(args)
+    records = DynamoBillingDays(target.client("dynamodb"), target.output("CdrTableName", "CdrTable"))
+    exports, sink = ops_export.export_range(
+        records, args.out, args.first, args.last, partner_id=args.partner, fmt=args.format
+    )
+    for path in sink.written:
+        print(path)
+    print(f"{sum(export.rows for export in exports)} CDR(s) over {len(exports)} day(s) in {args.out}")
+    return 0
+
+
+def _billing_days(args: argparse.Namespace) -> int:
+    target = Target.from_args(args)
+    done = ops_export.backfill_billing_days(
+        target.client("dynamodb"), target.output("CdrTableName", "CdrTable"), dry_run=args.dry_run
+    )
+    if args.dry_run:
+        print(f"{done.examined} FINAL record(s) without a billing day (dry run: nothing changed)")
+    else:
+        print(f"{done.set} of {done.examined} FINAL record(s) without a billing day given one")
     return 0

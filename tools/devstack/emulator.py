@@ -253,6 +253,23 @@ def create_event_bus(ctx: CreateContext, logical_id: str, props: dict[str, Any])
     return Physical(name, {"Arn": arn, "Name": name})
 
 
+# -- S3 ------------------------------------------------------------------------------------------
+
+
+def create_bucket(ctx: CreateContext, logical_id: str, props: dict[str, Any]) -> Physical:
+    """The bucket, versioned if the template says so (encryption, public access, lifecycle and
+    policy are not emulated: nothing local reads them). S3 names are lower case."""
+    name = props.get("BucketName") or ctx.physical_name(logical_id, 63).lower()
+    client = ctx.aws.client("s3")
+    pseudo = ctx.template.pseudo
+    location = {} if pseudo.region == "us-east-1" else {"LocationConstraint": pseudo.region}
+    client.create_bucket(Bucket=name, **({"CreateBucketConfiguration": location} if location else {}))
+    if (props.get("VersioningConfiguration") or {}).get("Status") == "Enabled":
+        client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    arn = f"arn:{pseudo.partition}:s3:::{name}"
+    return Physical(name, {"Arn": arn, "DomainName": f"{name}.s3.amazonaws.com"})
+
+
 # -- configuration -------------------------------------------------------------------------------
 
 
@@ -393,6 +410,7 @@ CREATORS: dict[str, Creator] = {
     "AWS::SNS::Topic": create_topic,
     "AWS::SNS::Subscription": create_subscription,
     "AWS::Events::EventBus": create_event_bus,
+    "AWS::S3::Bucket": create_bucket,
     "AWS::SecretsManager::Secret": create_secret,
     "AWS::SSM::Parameter": create_parameter,
     "AWS::Serverless::Function": create_function,

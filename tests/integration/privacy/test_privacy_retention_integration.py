@@ -43,7 +43,6 @@ ADDRESS = {
 @pytest.fixture
 def env(aws: boto3.Session, resources: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     client = aws.client("dynamodb")
-    _add_billing_day_index(client, resources["CdrTable"])
     for name, logical in {
         "CDR_TABLE": "CdrTable",
         "ORDERS_TABLE": "OrdersTable",
@@ -59,33 +58,6 @@ def env(aws: boto3.Session, resources: dict[str, str], monkeypatch: pytest.Monke
     yield client, resources, pepper["SecretString"]
     for cached in (load_settings, purge_dependencies):
         cached.cache_clear()
-
-
-def _add_billing_day_index(client: Any, table: str) -> None:
-    """The ByBillingDay index as the billing export declares it (hash billingDay, range
-    partnerId, projecting driverHash), for a template that does not have it yet."""
-    indexes = client.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])
-    if any(index["IndexName"] == "ByBillingDay" for index in indexes):
-        return
-    client.update_table(
-        TableName=table,
-        AttributeDefinitions=[
-            {"AttributeName": "billingDay", "AttributeType": "S"},
-            {"AttributeName": "partnerId", "AttributeType": "S"},
-        ],
-        GlobalSecondaryIndexUpdates=[
-            {
-                "Create": {
-                    "IndexName": "ByBillingDay",
-                    "KeySchema": [
-                        {"AttributeName": "billingDay", "KeyType": "HASH"},
-                        {"AttributeName": "partnerId", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["driverHash"]},
-                }
-            }
-        ],
-    )
 
 
 def cdr(session_id: str, received_at: datetime, uid: str, pepper: str | None) -> Cdr:

@@ -11,9 +11,11 @@ so a consumer can dedupe whatever is delivered twice.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -109,3 +111,68 @@ def record_id(pk: str, sk: str, payload_hash: str) -> str:
 def event_id(event_type: BillingEventType, record: BillingRecord) -> str:
     """Stable id of one event: a consumer dedupes on it (at-least-once delivery)."""
     return hashlib.sha256(f"{event_type.value}\x1f{record.record_id}".encode()).hexdigest()[:32]
+
+
+# --- the daily export (docs/billing-feed.md, "Export") -------------------------------------------
+
+EXPORT_WITHHELD = frozenset({"driverId"})
+"""Never exported: the export is kept for the accounting period, the raw driver identity is not
+(docs/privacy.md); `driverHash` identifies the driver in it."""
+
+EXPORT_COLUMNS: tuple[str, ...] = tuple(
+    column
+    for column in (field.alias or name for name, field in BillingRecord.model_fields.items())
+    if column not in EXPORT_WITHHELD
+)
+"""The export's columns, in order: the record's fields by their JSON names, less the withheld."""
+
+ExportFormat = Literal["csv", "jsonl"]
+
+
+def export_values(record: BillingRecord) -> dict[str, Any]:
+    """One export row: `to_json` in column order, without the withheld fields."""
+    values = record.to_json()
+    return {column: values[column] for column in EXPORT_COLUMNS}
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """One object of an export: its key under the bucket (or the output folder) and its bytes."""
+
+    key: str
+    body: bytes
+    content_type: str
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.body).hexdigest()
+
+
+@dataclass(frozen=True)
+class DayExport:
+    """The export of one UTC day: a file per partner, then the manifest (written last)."""
+
+    day: date
+    rows: int
+    partner_files: tuple[ExportFile, ...]
+    manifest: ExportFile
+
+    @property
+    def files(self) -> tuple[ExportFile, ...]:
+        return (*self.partner_files, self.manifest)
+
+    def summary(self) -> dict[str, Any]:
+        return {"day": self.day.isoformat(), "rows": self.rows, "manifest": self.manifest.key}
+
+
+class ExportRequest(BaseModel):
+    """What BillingExportFunction is asked: the EventBridge schedule's event (its `time`: the day
+    before it is exported) or a backfill, `{"day": "YYYY-MM-DD"}` or `{"from": ..., "to": ...}`."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    day: date | None = None
+    from_day: date | None = Field(default=None, alias="from")
+    to_day: date | None = Field(default=None, alias="to")
+    time: datetime | None = None
+    format: ExportFormat = "csv"

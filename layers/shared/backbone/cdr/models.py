@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Json, model_validator
 
 from backbone.cdr.envelope import CdrEnvelope, CdrSource
 from backbone.sqs import SqsRecordModel
-from backbone.timeutil import from_storage, to_storage
+from backbone.timeutil import from_storage, to_storage, to_utc
 
 CURRENT_SK = "CDR"
 CORRECTION_PREFIX = "CORRECTION#"
@@ -39,7 +39,36 @@ INDEXES: dict[str, tuple[str, str]] = {
     "ByEvse": ("evseId", "startedAt"),
     "ByPartner": ("partnerId", "startedAt"),
     "NeedsReview": ("needsReview", "receivedAt"),
+    "ByBillingDay": ("billingDay", "partnerId"),
 }
+BILLING_DAY = "billingDay"
+"""Sparse: the UTC date (YYYY-MM-DD) of `receivedAt`, only on records billing exports: FINAL
+current records and corrections (docs/billing-feed.md, "Export")."""
+BILLING_DAY_PROJECTION = (
+    "kind",
+    "status",
+    "sessionId",
+    "source",
+    "startedAt",
+    "stoppedAt",
+    "chargingStartedAt",
+    "chargingStoppedAt",
+    "receivedAt",
+    "payloadHash",
+    "energyKwh",
+    "costAmount",
+    "costCurrency",
+    "costAmountExclVat",
+    "vatPercent",
+    "evseId",
+    "driverType",
+    "driverHash",
+    "anomalies",
+    "needsReview",
+    "reviewedAt",
+)
+"""ByBillingDay's non-key attributes (template.yaml): what the export reads, never `raw` or
+`driverId` (the export carries the driver's pseudonym only)."""
 REVIEW_ATTRIBUTE = "needsReview"
 REVIEW_OPEN = "OPEN"
 REVIEWED_AT = "reviewedAt"
@@ -182,6 +211,8 @@ class Cdr(_Frozen):
             "partnerIdentifier": self.partner_identifier,
             "balanceStatus": self.balance_status,
         }
+        if self.is_final:
+            optional[BILLING_DAY] = billing_day(self.received_at)
         if self.anomalies:
             optional |= {"anomalies": list(self.anomalies), REVIEW_ATTRIBUTE: REVIEW_OPEN}
         if self.driver is not None:
@@ -227,12 +258,16 @@ class StoredCdr:
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> StoredCdr:
+        """The stored record; also from an index projection without `raw` and `driverId`
+        (ByBillingDay): `raw` is then empty and the driver known by its pseudonym only."""
+
         def time(name: str) -> datetime | None:
             return from_storage(item[name]) if name in item else None
 
         driver = None
         if "driverType" in item:
-            driver = Driver(type=item["driverType"], id=item["driverId"], pseudonym=item.get("driverHash"))
+            identifier = item.get("driverId", item.get("driverHash", ""))
+            driver = Driver(type=item["driverType"], id=identifier, pseudonym=item.get("driverHash"))
         cost = None
         if "costAmount" in item:
             cost = Cost(
@@ -256,7 +291,7 @@ class StoredCdr:
             evse_id=item.get("evseId"),
             received_at=from_storage(item["receivedAt"]),
             payload_hash=item["payloadHash"],
-            raw=item["raw"],
+            raw=item.get("raw", ""),
             partner_identifier=item.get("partnerIdentifier"),
             balance_status=item.get("balanceStatus"),
             anomalies=tuple(item.get("anomalies", ())),
@@ -325,6 +360,11 @@ class CdrQueueRecord(SqsRecordModel):
         if isinstance(data, dict) and isinstance(data.get("body"), str):
             return {**data, "body_text": data["body"]}
         return data
+
+
+def billing_day(received_at: datetime) -> str:
+    """The day a record is exported for: the UTC date of its `receivedAt`."""
+    return to_utc(received_at).date().isoformat()
 
 
 def _time_key(value: datetime | None) -> str:
