@@ -4,10 +4,10 @@ allow. A missing action fails here as AccessDenied instead of in AWS, and a gran
 code needs shows up as a call that should fail but succeeds.
 
 Covered: the OIOI endpoint (authorizer, rfid-verify, session-post, station-post), CDR ingestion,
-the billing events publisher, charging-key sync, the whitelist push, the order crawl and
-fulfilment, the scheduled reconciliations and the internal session API (start, status). Not
-covered: the session poller's tasks (moto's Step Functions interpreter calls Lambda with
-credentials of its own).
+the billing events publisher, the billing export, charging-key sync, the whitelist push, the order
+crawl and fulfilment, the scheduled reconciliations, the retention purge and the internal session
+API (start, status). Not covered: the session poller's tasks (moto's Step Functions interpreter
+calls Lambda with credentials of its own).
 """
 
 from __future__ import annotations
@@ -176,6 +176,7 @@ def test_given_iam_enforced_when_partners_and_operators_use_the_stack_then_each_
             ("KeyReconcileFunction", "Scheduled"),
             ("CdrReconcileFunction", "Hourly"),
             ("DriveOrderFunction", "TrackOrders"),
+            ("PrivacyPurgeFunction", "Daily"),  # reads the pepper: the CDR above has no driverHash yet
             ("PartnerHealthFunction", "Every15Minutes"),
         )
     ]
@@ -191,7 +192,7 @@ def test_given_iam_enforced_when_partners_and_operators_use_the_stack_then_each_
     assert assigned
     assert started.status_code == 202, started.text
     assert looked_up.status_code == 200, looked_up.text
-    assert [fired["status"] for fired in reconciled] == ["ok", "ok", "ok", "ok"], reconciled
+    assert [fired["status"] for fired in reconciled] == ["ok"] * 5, reconciled
     assert exported["status"] == "ok", exported
     assert exported["result"]["days"][0]["rows"] >= 1, exported
     # The receiver noted the demo partner's accepted messages (its UpdateItem was allowed).
@@ -223,6 +224,7 @@ def test_given_iam_enforced_when_partners_and_operators_use_the_stack_then_each_
         "PartnerHealthFunction",
         "BillingEventsFunction",
         "BillingExportFunction",
+        "PrivacyPurgeFunction",
     } <= ran
 
 

@@ -29,6 +29,7 @@ SCHEDULED = {
     "CdrReconcileFunction": "Hourly",
     "WhitelistPushFunction": "Scheduled",
     "PartnerHealthFunction": "Every15Minutes",
+    "PrivacyPurgeFunction": "Daily",
     "BillingExportFunction": "Daily",
 }
 NOT_REGENERABLE_SECRETS = ("PlugsurfingApiKeySecret", "OioiApiKeySecret", "OioiPartnerIdentifierSecret")

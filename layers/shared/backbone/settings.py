@@ -13,6 +13,14 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
+from backbone.privacy.retention import (
+    DEFAULT_ACCOUNTING_YEARS,
+    DEFAULT_ACTIVITY_DAYS,
+    DEFAULT_CDR_IDENTITY_DAYS,
+    DEFAULT_ORDER_ADDRESS_DAYS,
+    RetentionPolicy,
+)
+
 SettingsT = TypeVar("SettingsT", bound="FunctionSettings")
 
 
@@ -42,6 +50,25 @@ class PlugsurfingApiSettings(FunctionSettings):
     @property
     def emp_base_url(self) -> str | None:
         return None if self.emp_api_base_url is None else str(self.emp_api_base_url).rstrip("/")
+
+
+class RetentionSettings(FunctionSettings):
+    """Mixin: the stage's retention periods (template Globals, parameters ActivityRetentionDays,
+    CdrIdentityRetentionDays, OrderAddressRetentionDays, AccountingRetentionYears;
+    docs/privacy.md, "Retention")."""
+
+    activity_retention_days: int = Field(default=DEFAULT_ACTIVITY_DAYS, ge=1)
+    cdr_identity_retention_days: int = Field(default=DEFAULT_CDR_IDENTITY_DAYS, ge=1)
+    order_address_retention_days: int = Field(default=DEFAULT_ORDER_ADDRESS_DAYS, ge=1)
+    accounting_retention_years: int = Field(default=DEFAULT_ACCOUNTING_YEARS, ge=1)
+
+    def retention_policy(self) -> RetentionPolicy:
+        return RetentionPolicy(
+            activity_days=self.activity_retention_days,
+            cdr_identity_days=self.cdr_identity_retention_days,
+            order_address_days=self.order_address_retention_days,
+            accounting_years=self.accounting_retention_years,
+        )
 
 
 class OioiClientSettings(FunctionSettings):

@@ -33,6 +33,7 @@ from backbone.cdr.models import (
     StoredCdr,
     StoredState,
 )
+from backbone.privacy.retention import DEFAULT_ACCOUNTING_YEARS, accounting_expiry, ttl_attribute
 from backbone.timeutil import from_storage, to_storage
 
 if TYPE_CHECKING:
@@ -46,14 +47,22 @@ ADVANCES_CONDITION = "attribute_not_exists(pk) OR (#status = :ongoing AND #progr
 class DynamoCdrStore:
     """CdrTable as the Lambdas use it: ingestion's writes, reconciliation's "is it there"."""
 
-    def __init__(self, client: DynamoDBClient, table: str) -> None:
+    def __init__(
+        self, client: DynamoDBClient, table: str, accounting_years: int = DEFAULT_ACCOUNTING_YEARS
+    ) -> None:
         self.client, self.table = client, table
+        self.accounting_years = accounting_years
+
+    def _item(self, cdr: Cdr, kind: RecordKind = RecordKind.CDR) -> dict[str, Any]:
+        """The record with its TTL: removed once the accounting period after the year it was
+        received is over (docs/privacy.md, "Retention")."""
+        return cdr.to_item(kind) | ttl_attribute(accounting_expiry(cdr.received_at, self.accounting_years))
 
     def put_if_advances(self, cdr: Cdr) -> PutResult:
         try:
             response = self.client.put_item(
                 TableName=self.table,
-                Item=to_attributes(cdr.to_item()),
+                Item=to_attributes(self._item(cdr)),
                 ConditionExpression=ADVANCES_CONDITION,
                 ExpressionAttributeNames={"#status": "status", "#progress": "progress"},
                 ExpressionAttributeValues={
@@ -75,7 +84,7 @@ class DynamoCdrStore:
         try:
             self.client.put_item(
                 TableName=self.table,
-                Item=to_attributes(cdr.to_item(RecordKind.CORRECTION)),
+                Item=to_attributes(self._item(cdr, RecordKind.CORRECTION)),
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as error:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from backbone.settings import FunctionSettings, PlugsurfingApiSettings
+from backbone.settings import PlugsurfingApiSettings, RetentionSettings
 
 
-class CdrIngestSettings(FunctionSettings):
+class CdrIngestSettings(RetentionSettings):
     cdr_table: str = Field(min_length=1)
     cdr_dead_letter_queue_url: str = Field(min_length=1)
 

@@ -16,7 +16,9 @@ from backbone.cdr.settings import CdrIngestSettings, CdrReconcileSettings
 @cache
 def cdr_ingest_dependencies(settings: CdrIngestSettings) -> IngestDependencies:
     return IngestDependencies(
-        store=DynamoCdrStore(client("dynamodb", "batch"), settings.cdr_table),
+        store=DynamoCdrStore(
+            client("dynamodb", "batch"), settings.cdr_table, settings.accounting_retention_years
+        ),
         dead_letters=SqsDeadLetters(client("sqs", "batch"), settings.cdr_dead_letter_queue_url),
     )
 

@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from backbone.aws.attributes import plain
 from backbone.aws.errors import error_code, is_condition_failed
+from backbone.privacy.retention import DEFAULT_ACTIVITY_DAYS, expires_after, ttl_attribute
 from backbone.sessions.errors import SessionRecordConflict
 from backbone.sessions.models import SessionRecord, StatusChanged
 
@@ -31,8 +32,13 @@ EVENT_DETAIL_TYPE = "SessionStatusChanged"
 class DynamoSessionStore:
     """`SessionStore` on SessionsTable (key `requestId`, sparse GSI `BySessionId`)."""
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, retention_days: int = DEFAULT_ACTIVITY_DAYS) -> None:
         self.table = table
+        self.retention_days = retention_days
+
+    def _item(self, record: SessionRecord) -> dict[str, Any]:
+        """The record, with its TTL: kept `retention_days` after its last change (docs/privacy.md)."""
+        return record.to_item() | ttl_attribute(expires_after(record.updated_at, self.retention_days))
 
     def get(self, request_id: str) -> SessionRecord | None:
         item = self.table.get_item(Key={"requestId": request_id}, ConsistentRead=True).get("Item")
@@ -47,7 +53,7 @@ class DynamoSessionStore:
 
     def put_new(self, record: SessionRecord) -> bool:
         try:
-            self.table.put_item(Item=record.to_item(), ConditionExpression=Attr("requestId").not_exists())
+            self.table.put_item(Item=self._item(record), ConditionExpression=Attr("requestId").not_exists())
         except ClientError as error:
             if is_condition_failed(error):
                 return False
@@ -57,7 +63,9 @@ class DynamoSessionStore:
     def save(self, record: SessionRecord) -> SessionRecord:
         saved = record.model_copy(update={"version": record.version + 1})
         try:
-            self.table.put_item(Item=saved.to_item(), ConditionExpression=Attr("version").eq(record.version))
+            self.table.put_item(
+                Item=self._item(saved), ConditionExpression=Attr("version").eq(record.version)
+            )
         except ClientError as error:
             if is_condition_failed(error):
                 raise SessionRecordConflict(f"session {record.request_id} changed meanwhile") from error

@@ -7,10 +7,10 @@ from typing import Self
 from pydantic import Field, model_validator
 
 from backbone.sessions.schedule import PollPolicy
-from backbone.settings import PlugsurfingApiSettings
+from backbone.settings import PlugsurfingApiSettings, RetentionSettings
 
 
-class SessionApiSettings(PlugsurfingApiSettings):
+class SessionApiSettings(PlugsurfingApiSettings, RetentionSettings):
     """Internal API and start queue: record, start/stop executions, remote stop."""
 
     sessions_table: str = Field(min_length=1)
@@ -25,7 +25,7 @@ class SessionApiSettings(PlugsurfingApiSettings):
         return self
 
 
-class SessionTasksSettings(PlugsurfingApiSettings, PollPolicy):
+class SessionTasksSettings(PlugsurfingApiSettings, RetentionSettings, PollPolicy):
     """The state machine's tasks; the `poll_*` fields (PollPolicy) tune the schedule."""
 
     sessions_table: str = Field(min_length=1)

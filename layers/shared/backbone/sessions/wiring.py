@@ -26,7 +26,9 @@ API_RETRY_POLICY = API_RETRY
 @cache
 def session_tasks_dependencies(settings: SessionTasksSettings) -> TaskDependencies:
     return TaskDependencies(
-        store=DynamoSessionStore(clients.table(settings.sessions_table, "batch")),
+        store=DynamoSessionStore(
+            clients.table(settings.sessions_table, "batch"), settings.activity_retention_days
+        ),
         partner=plugsurfing_sessions(plugsurfing_client(settings, TASK_RETRY_POLICY)),
         events=EventBridgePublisher(clients.client("events", "batch"), settings.session_event_bus),
         cdrs=SqsCdrQueue(clients.client("sqs", "batch"), settings.cdr_queue_url),
@@ -41,7 +43,9 @@ def session_api_dependencies(settings: SessionApiSettings) -> ApiDependencies:
     if settings.partner_mode == "emp" and settings.charging_keys_table:  # required in EMP mode
         starts = EmpStarts(KeyStore(clients.table(settings.charging_keys_table, "api")))
     return ApiDependencies(
-        store=DynamoSessionStore(clients.table(settings.sessions_table, "api")),
+        store=DynamoSessionStore(
+            clients.table(settings.sessions_table, "api"), settings.activity_retention_days
+        ),
         partner=plugsurfing_sessions(plugsurfing_client(settings, API_RETRY_POLICY)),
         executions=StepFunctionsExecutions(
             clients.client("stepfunctions", "api"), settings.session_state_machine_arn

@@ -27,6 +27,7 @@ from backbone.aws.attributes import plain
 from backbone.aws.clients import Latency
 from backbone.aws.errors import is_condition_failed
 from backbone.aws.pages import items
+from backbone.privacy.retention import DEFAULT_ACTIVITY_DAYS, expires_after, ttl_attribute
 from backbone.timeutil import from_storage, to_storage
 from backbone.whitelist.models import LastSuccess, LockHolder, PushAttempt
 
@@ -44,12 +45,20 @@ _TIME_FIELDS = ("at", "previousAt")
 class AuditStore:
     """`AuditLog` on a DynamoDB `Table` (`backbone.aws.clients.table`)."""
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, retention_days: int = DEFAULT_ACTIVITY_DAYS) -> None:
         self.table = table
+        self.retention_days = retention_days
 
     @classmethod
-    def for_table(cls, table_name: str, latency: Latency = "batch") -> AuditStore:
-        return cls(clients.table(table_name, latency))
+    def for_table(
+        cls, table_name: str, latency: Latency = "batch", retention_days: int = DEFAULT_ACTIVITY_DAYS
+    ) -> AuditStore:
+        return cls(clients.table(table_name, latency), retention_days)
+
+    def _expiry(self, attempt: PushAttempt) -> dict[str, int]:
+        """An attempt and its UID list are kept `retention_days` (docs/privacy.md); the last
+        success (LAST/SENT) has no TTL: the guards compare every push with it."""
+        return ttl_attribute(expires_after(attempt.at, self.retention_days))
 
     # --- lock ------------------------------------------------------------------------------------
 
@@ -103,12 +112,12 @@ class AuditStore:
         return LastSuccess.model_validate(_from_item(item))
 
     def record(self, attempt: PushAttempt) -> None:
-        self.table.put_item(Item=_attempt_item(attempt))
+        self.table.put_item(Item=_attempt_item(attempt) | self._expiry(attempt))
 
     def record_sent(self, attempt: PushAttempt, uids: Iterable[str]) -> PushAttempt:
         """Store the UID list (chunks first: a crash leaves only unreferenced chunks), then the
         attempt and the new last success in one transaction."""
-        chunks = self._store_list(attempt.key, uids)
+        chunks = self._store_list(attempt.key, uids, self._expiry(attempt))
         stored = attempt.model_copy(update={"list_chunks": chunks})
         last = LastSuccess(
             at=stored.at,
@@ -117,7 +126,10 @@ class AuditStore:
             audit_key=stored.key,
             list_chunks=chunks,
         )
-        items = (_attempt_item(stored), {**LAST_KEY, **_to_item(last.model_dump(by_alias=True, mode="json"))})
+        items = (
+            _attempt_item(stored) | self._expiry(stored),
+            {**LAST_KEY, **_to_item(last.model_dump(by_alias=True, mode="json"))},
+        )
         # The resource's client serialises plain values itself (boto3's transformation).
         self.table.meta.client.transact_write_items(
             TransactItems=[{"Put": {"TableName": self.table.name, "Item": item}} for item in items]
@@ -163,8 +175,11 @@ class AuditStore:
         """Store `uids` as the sent list of an attempt (an erasure: the list without a driver's
         UID). Chunks past the new count are deleted after the new ones are written; reading stops
         at the end of the compressed stream, so a rewrite cut short is still readable and a re-run
-        finishes it. The attempt's and the last success's `listChunks` follow."""
-        chunks = self._store_list(attempt_key, uids)
+        finishes it. The attempt's and the last success's `listChunks` follow; the chunks keep
+        the attempt's expiry."""
+        attempt = self.table.get_item(Key={"pk": PUSH_PARTITION, "sk": attempt_key}).get("Item", {})
+        expiry = {"expiresAt": int(str(attempt["expiresAt"]))} if "expiresAt" in attempt else {}
+        chunks = self._store_list(attempt_key, uids, expiry)
         pk = LIST_PREFIX + attempt_key
         for item in list(self._query(Key("pk").eq(pk))):
             if int(str(item["sk"])) >= chunks:
@@ -192,7 +207,7 @@ class AuditStore:
 
     # --- internals -------------------------------------------------------------------------------
 
-    def _store_list(self, key: str, uids: Iterable[str]) -> int:
+    def _store_list(self, key: str, uids: Iterable[str], expiry: dict[str, int]) -> int:
         """Newline-joined UIDs, zlib-compressed while streaming, in chunks of `CHUNK_BYTES`."""
         compressor = zlib.compressobj(level=6)
         compressed = bytearray()
@@ -203,7 +218,8 @@ class AuditStore:
         with self.table.batch_writer() as batch:
             for number in range(count):
                 chunk = bytes(compressed[number * CHUNK_BYTES : (number + 1) * CHUNK_BYTES])
-                batch.put_item(Item={"pk": LIST_PREFIX + key, "sk": f"{number:04d}", "data": Binary(chunk)})
+                item = {"pk": LIST_PREFIX + key, "sk": f"{number:04d}", "data": Binary(chunk)}
+                batch.put_item(Item=item | expiry)
         return count
 
     def _query(self, condition: Any) -> Iterator[dict[str, Any]]:

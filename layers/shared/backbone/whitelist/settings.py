@@ -6,11 +6,11 @@ from datetime import timedelta
 
 from pydantic import Field
 
-from backbone.settings import OioiClientSettings
+from backbone.settings import OioiClientSettings, RetentionSettings
 from backbone.whitelist.guards import GuardPolicy
 
 
-class WhitelistPushSettings(OioiClientSettings):
+class WhitelistPushSettings(OioiClientSettings, RetentionSettings):
     charging_keys_table: str = Field(min_length=1)
     whitelist_audit_table: str = Field(min_length=1)
     oioi_partner_identifier_secret: str = Field(min_length=1)

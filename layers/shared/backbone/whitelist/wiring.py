@@ -30,7 +30,9 @@ def rfid_client(settings: WhitelistPushSettings) -> OioiClient:
 def whitelist_push_dependencies(settings: WhitelistPushSettings) -> WhitelistDependencies:
     return WhitelistDependencies(
         keys=key_store(settings.charging_keys_table),
-        audit=AuditStore.for_table(settings.whitelist_audit_table),
+        audit=AuditStore.for_table(
+            settings.whitelist_audit_table, retention_days=settings.activity_retention_days
+        ),
         sender=OioiRfidSender(rfid_client(settings)),
         partner_identifier=partial(get_partner_identifier, settings.oioi_partner_identifier_secret),
         policy=settings.guard_policy(),
