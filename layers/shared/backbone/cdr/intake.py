@@ -310,7 +310,7 @@ class _Reader:
         if not isinstance(identifier, str) or not identifier.strip():
             self.flag("user.identifier", "a non-empty string is required")
             return None
-        text = _driver_spelling(driver_type, identifier.strip())
+        text = driver_spelling(driver_type, identifier.strip())
         if not _storable_key(text):
             self.flag("user.identifier", f"not usable as an index key ({_key_problem(text)})")
             return None
@@ -379,7 +379,7 @@ def _range_problem(number: Decimal, below: Decimal, negative: bool) -> str:
     return ""
 
 
-def _driver_spelling(driver_type: DriverType, identifier: str) -> str:
+def driver_spelling(driver_type: DriverType, identifier: str) -> str:
     """One spelling per identifier, so the ByDriver index finds every CDR: UIDs in OIOI
     canonical form, EVCO IDs upper case without separators."""
     if driver_type is DriverType.RFID:
