@@ -26,13 +26,13 @@ from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
 from moto.dynamodb.models import DynamoDBBackend
 from test_cdr_merge import updates
 
-from backbone.aws.attributes import from_attributes
+from backbone.aws.attributes import from_attributes, to_attributes
 from backbone.aws.clients import CONFIGS
 from backbone.cdr.envelope import CdrEnvelope
 from backbone.cdr.ingest import Outcome, ingest
 from backbone.cdr.models import REJECT_REASON, CdrStatus, Driver, DriverType, RecordKind
 from backbone.cdr.parse import parse_cdr
-from backbone.cdr.pseudonymise import pseudonymised
+from backbone.cdr.pseudonymise import legacy_rewrite, pseudonymised
 from backbone.privacy.cdr import pseudonymise_update
 
 EventLoader = Callable[[str], Any]
@@ -191,6 +191,44 @@ def test_given_a_pseudonymised_cdr_when_delivered_again_then_duplicate_and_billi
     [stored] = purged.values()
     assert stored["driverId"] == stored["driverHash"]
     assert stored["payloadHash"] == item["payloadHash"]
+
+
+def test_given_a_legacy_item_when_rewritten_then_only_identity_fields_change_and_redelivery_is_duplicate(
+    lambda_context: Any,
+    aws: boto3.Session,
+    resources: dict[str, str],
+    cdr_store: CdrTable,
+    stream: Callable[[], list[Any]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    envelope = oioi(session_post_text("S-legacy", uid="04523022AA4881"))
+    cdr = parse_cdr(envelope)  # written before pseudonymisation at write: raw id in the key
+    legacy = cdr.to_item() | {"driverKey": "rfid#04523022AA4881"}
+    client = aws.client("dynamodb")
+    client.put_item(TableName=resources["CdrTable"], Item=to_attributes(legacy))
+    stream()
+    update = legacy_rewrite(legacy, pseudonymise_for_tests)
+    assert update is not None
+
+    client.update_item(
+        TableName=resources["CdrTable"], Key={"pk": {"S": cdr.pk}, "sk": {"S": "CDR"}}, **update
+    )
+
+    [modify] = stream()
+    old, new = modify["dynamodb"]["OldImage"], modify["dynamodb"]["NewImage"]
+    assert {name for name in old.keys() | new.keys() if old.get(name) != new.get(name)} == {
+        "driverHash",
+        "driverKey",
+        "raw",
+    }
+    assert "04523022AA4881" not in json.dumps({k: v for k, v in new.items() if k != "driverId"})
+    uid = Driver(type=DriverType.RFID, id="04523022AA4881")
+    assert [r.cdr.session_id for r in cdr_store.by_driver(uid, pseudonymise_for_tests)] == ["S-legacy"]
+    assert cdr_store.by_index("ByDriver", "rfid#04523022AA4881") == []
+    capsys.readouterr()
+    handler(sqs_event(envelope), lambda_context)
+    assert emitted_metrics(capsys.readouterr().out)["CdrDuplicate"] == 1
+    assert stream() == []
 
 
 def test_given_values_floats_cannot_hold_when_stored_then_dynamodb_returns_them_exactly(

@@ -17,7 +17,7 @@ from backbone.cdr.ingest import Outcome, ingest_message
 from backbone.cdr.models import Cdr, DriverType
 from backbone.cdr.parse import parse_cdr
 from backbone.cdr.ports import IngestDependencies
-from backbone.cdr.pseudonymise import json_text, pseudonymised
+from backbone.cdr.pseudonymise import json_text, legacy_rewrite, pseudonymised
 from backbone.oioi.wire import json_value
 from backbone.privacy.cdr import is_pseudonymised
 from backbone.privacy.pseudonym import is_pseudonym, pseudonym
@@ -221,3 +221,49 @@ def test_a_cdr_without_a_pseudonym_has_no_driver_key() -> None:
     item = parsed.to_item()
 
     assert "driverKey" not in item  # never a raw id in the ByDriver index
+
+
+def legacy_item(raw: str) -> dict[str, Any]:
+    """An item as ingestion wrote it before pseudonymisation at write."""
+    cdr = parse_cdr(oioi(raw))
+    item = cdr.to_item()
+    if cdr.driver is not None:
+        item["driverKey"] = cdr.driver.key
+    return item
+
+
+def applied(item: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    names, values = update["ExpressionAttributeNames"], update["ExpressionAttributeValues"]
+    sets = update["UpdateExpression"].removeprefix("SET ").split(", ")
+    return item | {names[name]: values[value]["S"] for name, value in (part.split(" = ") for part in sets)}
+
+
+def test_given_a_legacy_item_then_its_rewrite_leaves_the_raw_id_only_in_driver_id_and_is_done_once() -> None:
+    raw = session_post_text(uid=UID).replace(
+        '"identifier-type": "rfid"}', f'"identifier-type": "rfid", "token": "{TOKEN}"}}'
+    )
+    legacy = legacy_item(raw)
+    assert holds(legacy, UID) != []
+
+    update = legacy_rewrite(legacy, pseudonymise_for_tests)
+    assert update is not None
+    rewritten = applied(legacy, update)
+
+    assert rewritten == stored(oioi(raw))  # as if written today
+    assert holds(rewritten, UID, TOKEN) == []
+    assert set(update["ExpressionAttributeNames"].values()) == {
+        "driverHash",
+        "driverKey",
+        "raw",
+        "payloadHash",
+    }
+    assert legacy_rewrite(rewritten, pseudonymise_for_tests) is None
+
+
+def test_given_an_item_written_today_or_without_a_driver_then_there_is_nothing_to_rewrite() -> None:
+    assert legacy_rewrite(stored(oioi(session_post_text())), pseudonymise_for_tests) is None
+    flagged = json.loads(session_post_text()) | {
+        "user": {"identifier": UID, "identifier-type": "fingerprint"}
+    }
+    written_today = stored(oioi(json.dumps(flagged)))
+    assert legacy_rewrite(written_today, pseudonymise_for_tests) is None  # redacting twice changes nothing

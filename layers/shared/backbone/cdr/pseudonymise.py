@@ -24,9 +24,9 @@ from decimal import Decimal
 from typing import Any
 
 from backbone.cdr.canonical import canonical_json
-from backbone.cdr.models import Cdr
+from backbone.cdr.models import Cdr, StoredCdr
 from backbone.oioi.wire import json_value
-from backbone.privacy.pseudonym import Pseudonymiser
+from backbone.privacy.pseudonym import Pseudonymiser, is_pseudonym
 from backbone.storable import is_utf8
 
 DRIVER_FIELDS = frozenset(
@@ -60,11 +60,38 @@ def pseudonymised(cdr: Cdr, pseudonymise: Pseudonymiser) -> Cdr:
     def replacement(name: str, value: Any) -> str:
         if driver is not None and driver.pseudonym is not None:
             return driver.pseudonym
+        if isinstance(value, str) and is_pseudonym(value):
+            return value  # redacted already: redacting twice changes nothing
         # No readable driver (a flagged record): still no identifier, one stable pseudonym per value.
         return pseudonymise(f"{name}#{canonical_json(value)}")
 
     raw = json_text(_redact(json_value(cdr.raw), replacement))
     return cdr.model_copy(update={"driver": driver, "raw": raw})
+
+
+REWRITTEN = ("driverHash", "driverKey", "raw")
+
+
+def legacy_rewrite(item: dict[str, Any], pseudonymise: Pseudonymiser) -> dict[str, Any] | None:
+    """UpdateItem arguments (without Key/TableName) that bring an item stored before
+    pseudonymisation at write (raw id in `driverKey` and `raw`, no `driverHash`) to the layout
+    above; None if it has it already. Only `driverHash`, `driverKey` and `raw` change (never a
+    correction, never a billing event); conditional on the item being unchanged since it was read.
+    For the retention purge, before `backbone.privacy.cdr.pseudonymise_update`."""
+    stored = StoredCdr.from_item(item)
+    current = pseudonymised(stored.cdr, pseudonymise).to_item(stored.kind)
+    changed = [name for name in REWRITTEN if name in current and current[name] != item.get(name)]
+    if not changed:
+        return None
+    names = {f"#{name}": name for name in changed} | {"#raw": "raw", "#hash": "payloadHash"}
+    values = {f":{name}": {"S": current[name]} for name in changed}
+    return {
+        "UpdateExpression": "SET " + ", ".join(f"#{name} = :{name}" for name in changed),
+        "ConditionExpression": "#hash = :hash AND #raw = :was",
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values
+        | {":hash": {"S": item["payloadHash"]}, ":was": {"S": item["raw"]}},
+    }
 
 
 def _redact(value: Any, replacement: Callable[[str, Any], str]) -> Any:
