@@ -6,7 +6,8 @@ the driver of a CDR.
 - `driverKey` = `<type>#<pseudonym>`: the ByDriver index never holds a raw identifier;
 - `raw`: the partner's JSON with every driver identifier replaced by the pseudonym (OIOI
   `user.identifier`; Drive/EMP user ids, key uids and identifiers, contract ids/EMAIDs, printed key
-  numbers) and the OIOI `user.token` (a credential) left out. Numbers keep their spelling.
+  numbers) and the OIOI `user.token` (a credential) left out. Numbers keep their spelling; a
+  payload with nothing to redact is kept as sent.
 
 `driverId` keeps the canonical raw id for billing until the retention purge pseudonymises it
 (`backbone.privacy.cdr`). The payload hash is the parser's, computed from the original payload, so
@@ -21,13 +22,12 @@ import json
 import re
 from collections.abc import Callable
 from decimal import Decimal
+from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
 from backbone.cdr.canonical import canonical_json
 from backbone.cdr.models import Cdr, StoredCdr
-from backbone.oioi.wire import json_value
 from backbone.privacy.pseudonym import Pseudonymiser, is_pseudonym
-from backbone.storable import is_utf8
 
 DRIVER_FIELDS = frozenset(
     {
@@ -65,7 +65,11 @@ def pseudonymised(cdr: Cdr, pseudonymise: Pseudonymiser) -> Cdr:
         # No readable driver (a flagged record): still no identifier, one stable pseudonym per value.
         return pseudonymise(f"{name}#{canonical_json(value)}")
 
-    raw = json_text(_redact(json_value(cdr.raw), replacement))
+    # `raw` passed parse_cdr (json_value: depth bounded, no NaN), so a plain parse reads it.
+    payload = json.loads(cdr.raw, parse_float=Decimal)
+    redacted = _redact(payload, replacement)
+    # Nothing to redact (a Drive/EMP session names no driver): the partner's text as sent.
+    raw = cdr.raw if redacted == payload else json_text(redacted)
     return cdr.model_copy(update={"driver": driver, "raw": raw})
 
 
@@ -124,14 +128,19 @@ def _redact_user(user: Any, replacement: Callable[[str, Any], str]) -> Any:
 
 
 def json_text(value: Any) -> str:
-    """Parsed JSON (`backbone.oioi.wire.json_value`) back to text: member order kept, numbers as
+    """Parsed JSON (numbers as int or Decimal) back to text: member order kept, numbers as
     written (`Decimal("16.50")` -> `16.50`), nulls kept; compact separators."""
     if isinstance(value, dict):
-        members = ",".join(f"{json_text(key)}:{json_text(item)}" for key, item in value.items())
+        members = ",".join(f"{json_text(str(key))}:{json_text(item)}" for key, item in value.items())
         return "{" + members + "}"
     if isinstance(value, list):
         return "[" + ",".join(json_text(item) for item in value) + "]"
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (`"\\ud800"` as sent) stays escaped
+            return encode_basestring_ascii(value)
+        return encode_basestring(value)
     if isinstance(value, Decimal):
         return str(value)
-    # A lone surrogate (`"\\ud800"` as sent) stays escaped: DynamoDB stores only valid UTF-8.
-    return json.dumps(value, ensure_ascii=isinstance(value, str) and not is_utf8(value))
+    return json.dumps(value)
