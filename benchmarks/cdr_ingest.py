@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import json
 import os
 import sys
 import time
@@ -41,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO / "layers" / "shared"), str(REPO / "functions" / "cdr_ingest")]
+sys.path[:0] = [str(REPO / "layers" / "shared"), str(REPO / "functions" / "cdr_ingest"), str(REPO / "tools")]
 for name, value in {
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",
@@ -56,7 +55,6 @@ for name, value in {
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
 import boto3  # noqa: E402
-from cfnlint.decode.cfn_yaml import load  # noqa: E402
 from handler_cdr_ingest import handler  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
@@ -64,12 +62,16 @@ from backbone.aws.attributes import to_attributes  # noqa: E402
 from backbone.cdr.aws import ADVANCES_CONDITION  # noqa: E402
 from backbone.cdr.envelope import CdrEnvelope  # noqa: E402
 from backbone.cdr.parse import parse_cdr  # noqa: E402
+from backbone.cdr.pseudonymise import pseudonymised  # noqa: E402
 from backbone.cdr.wiring import cdr_ingest_dependencies  # noqa: E402
+from backbone.privacy.pseudonym import pseudonymiser  # noqa: E402
 from backbone.settings import load_settings  # noqa: E402
+from devstack.template import Template  # noqa: E402
 
 warnings.filterwarnings("ignore", message="No application metrics")
 
 TARGET = 1.5
+PEPPER = "bench-pepper-" + "0" * 32  # PrivacyPepperSecret's value here; items are written pseudonymised
 _TABLE_KEYS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
 
 
@@ -141,12 +143,13 @@ def chunks(values: list[Any], size: int) -> Iterator[list[Any]]:
 
 class Bench:
     def __init__(self) -> None:
-        template: Any = load(str(REPO / "template.yaml"))
-        props = json.loads(json.dumps(template["Resources"]["CdrTable"]["Properties"]))
+        props = Template(REPO / "template.yaml", {"Stage": "local"}).properties("CdrTable")
         self.table_args = {key: props[key] for key in _TABLE_KEYS}
         self.table_args["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
         self.dynamodb = boto3.client("dynamodb")
         self.dlq = boto3.client("sqs").create_queue(QueueName="CdrDeadLetterQueue")["QueueUrl"]
+        secrets = boto3.client("secretsmanager")
+        self.pepper = secrets.create_secret(Name="privacy-pepper", SecretString=PEPPER)["ARN"]
         self.handler = handler
 
     def table(self, name: str) -> str:
@@ -156,6 +159,7 @@ class Bench:
     def use_table(self, name: str) -> None:
         os.environ["CDR_TABLE"] = name
         os.environ["CDR_DEAD_LETTER_QUEUE_URL"] = self.dlq
+        os.environ["PRIVACY_PEPPER_SECRET"] = self.pepper
         load_settings.cache_clear()
         cdr_ingest_dependencies.cache_clear()
 
@@ -208,7 +212,8 @@ def main() -> None:
     args = parser.parse_args()
     count = args.count or (1_000 if args.quick else 10_000)
     sent = envelopes(count)
-    items = [to_attributes(parse_cdr(envelope).to_item()) for envelope in sent]
+    pseudonymise = pseudonymiser(lambda: PEPPER)
+    items = [to_attributes(pseudonymised(parse_cdr(envelope), pseudonymise).to_item()) for envelope in sent]
     rows = []
     with mock_aws():
         bench = Bench()

@@ -1,7 +1,8 @@
 """CDRs end to end on the local stack: a partner key made with `bbctl partners`, session-post over
 real HTTP (an ongoing update, then the final CDR, then a re-post), CdrQueue, CdrIngestFunction,
-CdrTable; `bbctl cdr show`; an invalid envelope parked with its reason, shown by `bbctl cdr dlq`
-and sent back by `bbctl cdr redrive`. The walkthrough of docs/cdr-ingestion.md, as a test."""
+CdrTable (the driver pseudonymised); `bbctl cdr show` and `bbctl cdr driver`; an invalid envelope
+parked with its reason, shown by `bbctl cdr dlq` and sent back by `bbctl cdr redrive`. The
+walkthrough of docs/cdr-ingestion.md, as a test."""
 
 from __future__ import annotations
 
@@ -65,14 +66,22 @@ def post(stack: Any, api_key: str, body: bytes) -> httpx.Response:
 
 
 def current_item(stack: Any, session_id: str) -> dict[str, Any] | None:
-    items = stack.boto3_client("dynamodb").query(
+    """The session's current record: its key from BySession (which projects keys, kind and
+    status only), the item from the table."""
+    dynamodb = stack.boto3_client("dynamodb")
+    keys = dynamodb.query(
         TableName=stack.ref("CdrTable"),
         IndexName="BySession",
         KeyConditionExpression="sessionId = :s",
         ExpressionAttributeValues={":s": {"S": session_id}},
     )["Items"]
-    cdrs = [item for item in items if item["sk"]["S"] == "CDR"]
-    return cdrs[0] if cdrs else None
+    current = [{"pk": key["pk"], "sk": key["sk"]} for key in keys if key["sk"]["S"] == "CDR"]
+    if not current:
+        return None
+    item: dict[str, Any] | None = dynamodb.get_item(
+        TableName=stack.ref("CdrTable"), Key=current[0], ConsistentRead=True
+    ).get("Item")
+    return item
 
 
 def test_given_a_session_post_over_http_then_the_cdr_is_in_the_table_and_completed_once(
@@ -97,6 +106,12 @@ def test_given_a_session_post_over_http_then_the_cdr_is_in_the_table_and_complet
     assert (done["costAmount"], done["costCurrency"]) == ({"N": "14.32"}, {"S": "EUR"})
     assert done["stoppedAt"] == {"S": "2026-03-01T16:00:00.000Z"}
     assert "+01:00" in done["raw"]["S"]
+    # The driver: raw id in driverId only (for billing, until the retention purge); the index key
+    # and the stored payload carry the pseudonym (docs/privacy.md, "Pseudonymisation").
+    assert done["driverId"] == {"S": "04523022AA4881"}
+    assert done["driverKey"]["S"] == f"rfid#{done['driverHash']['S']}"
+    assert done["driverHash"]["S"].startswith("h1:")
+    assert "04523022AA4881" not in done["raw"]["S"]
 
     again = post(stack, api_key, session_post(session_id, final=True, energy="16.50", cost="14.32"))
     assert again.status_code == 200
@@ -105,6 +120,8 @@ def test_given_a_session_post_over_http_then_the_cdr_is_in_the_table_and_complet
 
     shown = json.loads(bbctl(stack, "cdr", "show", session_id, "--json"))
     assert [(v["kind"], v["status"], v["energyKwh"]) for v in shown] == [("CDR", "FINAL", "16.5")]
+    by_driver = json.loads(bbctl(stack, "cdr", "driver", "rfid", "4523022aa4881", "--json"))  # as typed
+    assert session_id in [view["sessionId"] for view in by_driver]
 
 
 def test_given_an_invalid_cdr_on_the_queue_then_dlq_shows_the_reason_and_redrive_sends_it_back(

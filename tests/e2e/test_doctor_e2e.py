@@ -61,6 +61,7 @@ def test_given_a_fresh_local_stack_when_doctor_runs_then_every_check_is_green_an
         "secret PlugsurfingApiKeySecret",
         "secret OioiApiKeySecret",
         "secret OioiPartnerIdentifierSecret",
+        "secret PrivacyPepperSecret",
         "plugsurfing emp key",  # accepted by the simulator's EMP API
         "plugsurfing oioi key",
         "oioi endpoint without a key",  # 401 with result code 210

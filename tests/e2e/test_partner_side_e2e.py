@@ -60,14 +60,22 @@ def answered(exchange: dict[str, Any]) -> tuple[int, int]:
 
 
 def current_cdr(stack: Any, session_id: str) -> dict[str, Any] | None:
-    items = stack.boto3_client("dynamodb").query(
+    """The session's current record: its key from BySession (which projects keys, kind and
+    status only), the item from the table."""
+    dynamodb = stack.boto3_client("dynamodb")
+    keys = dynamodb.query(
         TableName=stack.ref("CdrTable"),
         IndexName="BySession",
         KeyConditionExpression="sessionId = :s",
         ExpressionAttributeValues={":s": {"S": session_id}},
     )["Items"]
-    cdrs = [item for item in items if item["sk"]["S"] == "CDR"]
-    return cdrs[0] if cdrs else None
+    current = [{"pk": key["pk"], "sk": key["sk"]} for key in keys if key["sk"]["S"] == "CDR"]
+    if not current:
+        return None
+    item: dict[str, Any] | None = dynamodb.get_item(
+        TableName=stack.ref("CdrTable"), Key=current[0], ConsistentRead=True
+    ).get("Item")
+    return item
 
 
 def final_cdr(stack: Any, session_id: str) -> dict[str, Any]:

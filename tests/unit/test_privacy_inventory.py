@@ -13,9 +13,12 @@ from typing import Any
 import pytest
 from cfnlint.decode.cfn_yaml import load
 
+from devstack.template import Template
+
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "privacy.md"
 RESOURCES: dict[str, dict[str, Any]] = json.loads(json.dumps(load(str(ROOT / "template.yaml"))))["Resources"]
+DEFAULTS = Template(ROOT / "template.yaml", {"Stage": "staging"})
 DATA_TYPES = ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::Logs::LogGroup")
 NAME = re.compile(r"`([A-Za-z0-9]+(?:\.[A-Za-z0-9]+)?)`")
 
@@ -27,9 +30,20 @@ def data_resources(resources: dict[str, dict[str, Any]]) -> set[str]:
         if resource["Type"] not in DATA_TYPES:
             continue
         names.add(logical_id)
-        for index in resource.get("Properties", {}).get("GlobalSecondaryIndexes", []):
-            names.add(f"{logical_id}.{index['IndexName']}")
+        for entry in resource.get("Properties", {}).get("GlobalSecondaryIndexes", []):
+            index = _as_deployed(entry)
+            if index is not None:
+                names.add(f"{logical_id}.{index['IndexName']}")
     return names
+
+
+def _as_deployed(value: dict[str, Any]) -> dict[str, Any] | None:
+    """A GSI entry as a stack with the default parameters has it: `!If` resolved (the CdrTable
+    upgrade steps), `AWS::NoValue` gone."""
+    while "Fn::If" in value:
+        condition, when_true, when_false = value["Fn::If"]
+        value = when_true if DEFAULTS.condition(condition) else when_false
+    return None if value == {"Ref": "AWS::NoValue"} else value
 
 
 def inventory(markdown: str) -> dict[str, str]:

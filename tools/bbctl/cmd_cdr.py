@@ -2,6 +2,7 @@
 (docs/cdr-ingestion.md).
 
     python -m bbctl cdr show SESSION_ID [--raw] [--json]
+    python -m bbctl cdr driver {rfid,evco-id,username,drive-user} ID [--from T] [--to T] [--raw] [--json]
     python -m bbctl cdr dlq [--limit N] [--json]
     python -m bbctl cdr redrive [--max N]
     python -m bbctl cdr review list [--limit N] [--json]
@@ -17,17 +18,19 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from backbone.billing.aws import DynamoBillingDays
 from backbone.billing.export import MAX_DAYS
-from backbone.cdr.models import RecordKind
+from backbone.cdr.intake import driver_spelling
+from backbone.cdr.models import Driver, DriverType, RecordKind, StoredCdr
 from backbone.timeutil import utc_now
 from bbctl import Target, add_target_arguments, ops_cdr, ops_export
 from bbctl.ops_cdr import CdrRecords
 from bbctl.progress import Progress, count_calls
+from bbctl.pseudonyms import stack_pseudonymiser
 
 
 def register(groups: Any) -> None:
@@ -40,6 +43,18 @@ def register(groups: Any) -> None:
     show.add_argument("--json", action="store_true", help="print JSON (for scripts)")
     add_target_arguments(show)
     show.set_defaults(func=_show)
+
+    driver = commands.add_parser(
+        "driver", help="a driver's CDRs by UID, EVCO ID, username or Drive user id (oldest start first)"
+    )
+    driver.add_argument("type", choices=[kind.value for kind in DriverType], help="identifier type")
+    driver.add_argument("identifier", metavar="ID", help="as the driver's key shows it, any spelling")
+    driver.add_argument("--from", dest="start", type=_time, help="sessions started at or after (RFC 3339)")
+    driver.add_argument("--to", dest="end", type=_time, help="sessions started at or before (RFC 3339)")
+    driver.add_argument("--raw", action="store_true", help="include the stored (redacted) payload text")
+    driver.add_argument("--json", action="store_true", help="print JSON (for scripts)")
+    add_target_arguments(driver)
+    driver.set_defaults(func=_driver)
 
     peek = commands.add_parser(
         "dlq", help="messages in the CDR dead-letter queue, with reasons (not consumed)"
@@ -110,6 +125,28 @@ def _show(args: argparse.Namespace) -> int:
     if not records:
         print(f"no CDR for session {args.session_id}")
         return 1
+    return _print(records, args)
+
+
+def _driver(args: argparse.Namespace) -> int:
+    target = Target.from_args(args)
+    kind = DriverType(args.type)
+    driver = Driver(type=kind, id=driver_spelling(kind, args.identifier.strip()))
+    records = _store(target).by_driver(driver, stack_pseudonymiser(target), args.start, args.end)
+    if not records:
+        print(f"no CDR for driver {driver.key}")
+        return 1
+    return _print(records, args)
+
+
+def _time(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    if value.utcoffset() is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset")
+    return value
+
+
+def _print(records: list[StoredCdr], args: argparse.Namespace) -> int:
     views = []
     for stored in records:
         view = stored.view()

@@ -24,6 +24,7 @@ from backbone.partners.errors import (
     ServerError,
     TooManyRequests,
 )
+from backbone.privacy.pseudonym import PEPPER_MIN_LENGTH
 from backbone.whitelist.models import LastSuccess, Outcome, PushAttempt
 
 RUNBOOKS = "docs/runbooks.md"
@@ -61,13 +62,14 @@ class SecretSpec:
 
     logical_id: str
     what: str
-    kind: str  # "api-key" | "partner-identifier"
+    kind: str  # "api-key" | "partner-identifier" | "pepper"
 
 
 SECRETS = (
     SecretSpec("PlugsurfingApiKeySecret", "Plugsurfing Drive/EMP x-api-key", "api-key"),
     SecretSpec("OioiApiKeySecret", "OIOI API key we send to Plugsurfing", "api-key"),
     SecretSpec("OioiPartnerIdentifierSecret", "our OIOI partner identifier", "partner-identifier"),
+    SecretSpec("PrivacyPepperSecret", "pepper of driver pseudonyms", "pepper"),
 )
 
 
@@ -204,6 +206,12 @@ def _secret_finding(probe: StackProbe, spec: SecretSpec) -> Finding:
         return Finding(
             check, Verdict.OK, f"{spec.what}: {len(value)} characters (>= {PARTNER_IDENTIFIER_MIN_LENGTH})"
         )
+    if spec.kind == "pepper":
+        if len(value) < PEPPER_MIN_LENGTH:
+            return Finding(
+                check, Verdict.FAIL, f"{spec.what}: shorter than {PEPPER_MIN_LENGTH} characters", put
+            )
+        return Finding(check, Verdict.OK, f"{spec.what}: {len(value)} characters (>= {PEPPER_MIN_LENGTH})")
     return Finding(check, Verdict.OK, f"{spec.what}: present and well-formed")
 
 

@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
-from backbone.aws.secrets import get_api_key, get_partner_identifier
+from backbone.aws.secrets import get_api_key, get_partner_identifier, get_pepper
 from backbone.partners.oioi_client import OioiClient
 from backbone.partners.plugsurfing import PlugsurfingClient
 from backbone.partners.retry import RetryPolicy
@@ -46,6 +46,7 @@ SECRET_LOCATIONS = {
     "PlugsurfingApiKeySecret": ("PlugsurfingApiKeySecretArn", "plugsurfing-api-key"),
     "OioiApiKeySecret": ("OioiApiKeySecretArn", "oioi-api-key"),
     "OioiPartnerIdentifierSecret": ("OioiPartnerIdentifierSecretArn", "oioi-partner-identifier"),
+    "PrivacyPepperSecret": ("PrivacyPepperSecretArn", "privacy-pepper"),
 }
 DEAD_LETTER_QUEUES = (
     "CdrDeadLetterQueue",
@@ -130,6 +131,8 @@ class AwsStackProbe:
         try:
             if spec.kind == "partner-identifier":
                 return get_partner_identifier(name, max_age=0)
+            if spec.kind == "pepper":
+                return get_pepper(name, max_age=0)
             return get_api_key(name, max_age=0)
         except GetParameterError as exc:
             raise SecretMissing(f"secret {name!r} cannot be read: {str(exc).splitlines()[0][:200]}") from None

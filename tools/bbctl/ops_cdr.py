@@ -10,7 +10,7 @@ retries, a bug): their reason is in the CdrIngestFunction logs under the message
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from backbone.aws.attributes import from_attributes
 from backbone.aws.errors import is_condition_failed
-from backbone.aws.pages import items
+from backbone.aws.pages import batch_get, items
 from backbone.cdr.models import (
     REJECT_ATTRIBUTES,
     REJECT_REASON,
@@ -27,8 +27,11 @@ from backbone.cdr.models import (
     REVIEW_NOTE,
     REVIEW_OPEN,
     REVIEWED_AT,
+    Driver,
     StoredCdr,
+    driver_index_key,
 )
+from backbone.privacy.pseudonym import Pseudonymiser
 from backbone.timeutil import to_storage
 
 if TYPE_CHECKING:
@@ -58,12 +61,62 @@ class CdrRecords:
         )
 
     def by_session(self, session_id: str) -> list[StoredCdr]:
-        """Every record with this session id, of any partner, oldest received first."""
-        return self._query(
-            IndexName="BySession",
-            KeyConditionExpression="sessionId = :id",
-            ExpressionAttributeValues={":id": {"S": session_id}},
+        """Every record with this session id, of any partner, oldest received first (the index
+        gives the keys, the table the records)."""
+        return self._by_keys(
+            items(
+                self.client.query,
+                TableName=self.table,
+                IndexName="BySession",
+                KeyConditionExpression="sessionId = :id",
+                ExpressionAttributeValues={":id": {"S": session_id}},
+            )
         )
+
+    def by_driver(
+        self,
+        driver: Driver,
+        pseudonymise: Pseudonymiser,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[StoredCdr]:
+        """A driver's records (the id as an operator types it, in its canonical spelling), oldest
+        start first, optionally with a start in [start, end]. The ByDriver key is
+        `<type>#<pseudonym>`; records stored before pseudonymisation at write still carry
+        `<type>#<raw id>` until the retention purge rewrites them, so both keys are read."""
+        keys = (driver_index_key(driver.type, pseudonymise(driver.key)), driver.key)
+        found = [item for key in dict.fromkeys(keys) for item in self._driver_keys(key, start, end)]
+        found.sort(key=lambda item: item["startedAt"]["S"])
+        return self._by_keys(found)
+
+    def _driver_keys(
+        self, key: str, start: datetime | None, end: datetime | None
+    ) -> Iterator[dict[str, Any]]:
+        condition, values = "driverKey = :d", {":d": {"S": key}}
+        if start is not None and end is not None:
+            condition += " AND startedAt BETWEEN :a AND :b"
+        elif start is not None:
+            condition += " AND startedAt >= :a"
+        elif end is not None:
+            condition += " AND startedAt <= :b"
+        if start is not None:
+            values[":a"] = {"S": to_storage(start)}
+        if end is not None:
+            values[":b"] = {"S": to_storage(end)}
+        return items(
+            self.client.query,
+            TableName=self.table,
+            IndexName="ByDriver",
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+        )
+
+    def _by_keys(self, keys: Iterable[dict[str, Any]]) -> list[StoredCdr]:
+        """The records at these index keys, read from the table (indexes project no records)."""
+        return [
+            StoredCdr.from_item(from_attributes(item))
+            for item in batch_get(self.client, self.table, list(keys))
+        ]
 
     def awaiting_review(self, limit: int | None = None) -> Iterator[StoredCdr]:
         """Records stored with anomalies and not yet resolved, oldest received first."""

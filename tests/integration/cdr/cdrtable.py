@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from backbone.aws.attributes import from_attributes
 from backbone.aws.pages import items
 from backbone.cdr.aws import DynamoCdrStore
 from backbone.cdr.models import INDEXES, StoredCdr
@@ -37,5 +36,5 @@ class CdrTable(DynamoCdrStore, CdrRecords):
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
         }
-        found = items(self.client.query, TableName=self.table, **arguments)
-        return [StoredCdr.from_item(from_attributes(item)) for item in found]
+        # Indexes project keys (and what their queries read): the records come from the table.
+        return self._by_keys(items(self.client.query, TableName=self.table, **arguments))

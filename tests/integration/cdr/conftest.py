@@ -21,6 +21,7 @@ from backbone.settings import load_settings
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit"))  # emfcapture
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "cdr"))  # cdrfactory
 
+from cdrfakes import TEST_PEPPER
 from cdrtable import CdrTable
 
 DRIVE_BASE_URL = "https://drive.test/drive"
@@ -41,6 +42,8 @@ def cdr_env(monkeypatch: pytest.MonkeyPatch, aws: boto3.Session, resources: dict
     """Both CDR functions' environment as the template sets it (Drive mode)."""
     secret = resources["PlugsurfingApiKeySecret"]
     aws.client("secretsmanager").put_secret_value(SecretId=secret, SecretString=API_KEY)
+    pepper = resources["PrivacyPepperSecret"]
+    aws.client("secretsmanager").put_secret_value(SecretId=pepper, SecretString=TEST_PEPPER)
     for name, value in {
         "CDR_TABLE": resources["CdrTable"],
         "CDR_QUEUE_URL": resources["CdrQueue"],
@@ -50,6 +53,7 @@ def cdr_env(monkeypatch: pytest.MonkeyPatch, aws: boto3.Session, resources: dict
         "PARTNER_MODE": "drive",
         "DRIVE_API_BASE_URL": DRIVE_BASE_URL,
         "PLUGSURFING_API_KEY_SECRET": secret,
+        "PRIVACY_PEPPER_SECRET": pepper,
         "POWERTOOLS_SERVICE_NAME": "cdr-tests",
     }.items():
         monkeypatch.setenv(name, value)

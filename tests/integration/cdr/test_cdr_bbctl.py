@@ -1,5 +1,6 @@
-"""`bbctl cdr show|dlq|redrive` against moto: dead letters with their reasons, redrive back to
-CdrQueue (SQS's move task where it exists, else copy-then-delete), nothing lost on a failure."""
+"""`bbctl cdr show|driver|dlq|redrive` against moto: a driver's CDRs by the id an operator types;
+dead letters with their reasons, redrive back to CdrQueue (SQS's move task where it exists, else
+copy-then-delete), nothing lost on a failure."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from cdrfactory import oioi, session_post_text
 from handler_cdr_ingest import handler
 from test_cdr_ingest_handler import sqs_event
 
+from backbone.aws.attributes import to_attributes
 from backbone.cdr.models import REJECT_REASON
+from backbone.cdr.parse import parse_cdr
 from bbctl import Target
 from bbctl import ops_cdr as dlq
 from bbctl.__main__ import main as bbctl
@@ -144,8 +147,33 @@ def test_given_an_ingested_session_when_shown_then_the_cdr_and_its_correction_ar
     assert "raw" not in shown[0]
     text = cli("show", "S-show", "--raw")
     assert "energy=16.5 kWh cost=14.32 EUR" in text
-    assert '"session-id": "S-show"' in text
+    assert '"session-id":"S-show"' in text
     assert "no CDR" in cli("show", "S-nothing", code=1)
+
+
+def test_given_cdrs_of_a_driver_when_an_operator_types_the_uid_then_new_and_legacy_records_are_found(
+    cli: Callable[..., str], lambda_context: Any, aws: boto3.Session, resources: dict[str, str]
+) -> None:
+    handler(sqs_event(oioi(session_post_text("S-new", uid="04523022AA4881"))), lambda_context)
+    handler(sqs_event(oioi(session_post_text("S-other", uid="0477BD22AA4880"))), lambda_context)
+    # Written before pseudonymisation at write: the raw id in driverKey, no driverHash, until
+    # the retention purge rewrites it.
+    legacy = parse_cdr(oioi(session_post_text("S-legacy", start="2026-02-01T11:00:00+01:00", stop=None)))
+    item = legacy.to_item() | {"driverKey": "rfid#04523022AA4881"}
+    aws.client("dynamodb").put_item(TableName=resources["CdrTable"], Item=to_attributes(item))
+
+    shown = json.loads(cli("driver", "rfid", "4523022aa4881", "--json"))  # another spelling
+
+    assert [v["sessionId"] for v in shown] == ["S-legacy", "S-new"]  # oldest start first
+    assert [
+        v["sessionId"]
+        for v in json.loads(
+            cli("driver", "rfid", "04523022AA4881", "--json", "--from", "2026-03-01T00:00:00Z")
+        )
+    ] == ["S-new"]
+    pepper = aws.client("secretsmanager").get_secret_value(SecretId=resources["PrivacyPepperSecret"])
+    assert pepper["SecretString"] not in cli("driver", "rfid", "04523022AA4881", "--raw")
+    assert "no CDR for driver rfid#0477BD22AA4AAA" in cli("driver", "rfid", "0477BD22AA4AAA", code=1)
 
 
 # --- review: CDRs stored with anomalies ---------------------------------------------------------

@@ -17,6 +17,7 @@ import boto3
 import pytest
 from botocore.retries.standard import ExponentialBackoff
 from cdrfactory import drive, drive_session_text, emitted_metrics, oioi, session_post_text
+from cdrfakes import pseudonymise_for_tests
 from cdrtable import CdrTable
 from handler_cdr_ingest import handler
 from hypothesis import HealthCheck, given, settings
@@ -25,11 +26,14 @@ from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
 from moto.dynamodb.models import DynamoDBBackend
 from test_cdr_merge import updates
 
+from backbone.aws.attributes import from_attributes, to_attributes
 from backbone.aws.clients import CONFIGS
 from backbone.cdr.envelope import CdrEnvelope
 from backbone.cdr.ingest import Outcome, ingest
-from backbone.cdr.models import REJECT_REASON, CdrStatus, RecordKind
+from backbone.cdr.models import REJECT_REASON, CdrStatus, Driver, DriverType, RecordKind
 from backbone.cdr.parse import parse_cdr
+from backbone.cdr.pseudonymise import legacy_rewrite, pseudonymised
+from backbone.privacy.cdr import pseudonymise_update
 
 EventLoader = Callable[[str], Any]
 Items = Callable[[], dict[tuple[str, str], Any]]
@@ -129,6 +133,104 @@ def test_given_an_ongoing_update_then_the_final_cdr_then_the_stream_shows_insert
     assert modify["NewImage"]["status"] == {"S": "FINAL"}
 
 
+def test_given_cdrs_of_both_sources_then_no_item_holds_a_driver_identifier_outside_driver_id(
+    lambda_context: Any, table_items: Items
+) -> None:
+    token = '"identifier-type": "rfid", "token": "login-4711"}'
+    post = session_post_text("S-p", uid="4523022aa4881").replace('"identifier-type": "rfid"}', token)
+    remote = json.loads(drive_session_text("D-p")) | {
+        "keyIdentifier": "3633e0e0",
+        "contractId": "DE-9FS-C045DS363-E",
+    }
+    handler(sqs_event(oioi(post), drive(json.dumps(remote), user_id="ourTestUser")), lambda_context)
+
+    items = {pk: from_attributes(item) for (pk, _), item in table_items().items()}
+    oioi_item, drive_item = items["acme-cpo#S-p"], items["plugsurfing#D-p"]
+    assert (oioi_item["driverId"], drive_item["driverId"]) == ("04523022AA4881", "ourTestUser")
+    for item, hashed in ((oioi_item, "rfid#04523022AA4881"), (drive_item, "drive-user#ourTestUser")):
+        assert item["driverHash"] == pseudonymise_for_tests(hashed)
+        assert item["driverKey"] == f"{hashed.split('#')[0]}#{item['driverHash']}"
+        text = json.dumps({name: value for name, value in item.items() if name != "driverId"}, default=str)
+        for identifier in (
+            "4523022AA4881",
+            "4523022aa4881",
+            "login-4711",
+            "ourTestUser",
+            "3633e0e0",
+            "C045DS363",
+        ):
+            assert identifier not in text
+
+
+def test_given_a_pseudonymised_cdr_when_delivered_again_then_duplicate_and_billing_sees_nothing(
+    lambda_context: Any,
+    aws: boto3.Session,
+    resources: dict[str, str],
+    table_items: Items,
+    stream: Callable[[], list[Any]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    envelope = oioi(session_post_text("S-purged"))
+    handler(sqs_event(envelope), lambda_context)
+    [item] = table_items().values()
+    # The retention purge / an erasure (backbone.privacy.cdr): driverId becomes the pseudonym.
+    aws.client("dynamodb").update_item(
+        TableName=resources["CdrTable"],
+        Key={"pk": item["pk"], "sk": item["sk"]},
+        **pseudonymise_update(item["driverHash"]["S"], "2026-06-01T00:00:00.000Z"),
+    )
+    purged = table_items()
+    stream()
+    capsys.readouterr()
+
+    handler(sqs_event(envelope), lambda_context)
+
+    assert table_items() == purged
+    assert stream() == []
+    assert emitted_metrics(capsys.readouterr().out)["CdrDuplicate"] == 1
+    [stored] = purged.values()
+    assert stored["driverId"] == stored["driverHash"]
+    assert stored["payloadHash"] == item["payloadHash"]
+
+
+def test_given_a_legacy_item_when_rewritten_then_only_identity_fields_change_and_redelivery_is_duplicate(
+    lambda_context: Any,
+    aws: boto3.Session,
+    resources: dict[str, str],
+    cdr_store: CdrTable,
+    stream: Callable[[], list[Any]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    envelope = oioi(session_post_text("S-legacy", uid="04523022AA4881"))
+    cdr = parse_cdr(envelope)  # written before pseudonymisation at write: raw id in the key
+    legacy = cdr.to_item() | {"driverKey": "rfid#04523022AA4881"}
+    client = aws.client("dynamodb")
+    client.put_item(TableName=resources["CdrTable"], Item=to_attributes(legacy))
+    stream()
+    update = legacy_rewrite(legacy, pseudonymise_for_tests)
+    assert update is not None
+
+    client.update_item(
+        TableName=resources["CdrTable"], Key={"pk": {"S": cdr.pk}, "sk": {"S": "CDR"}}, **update
+    )
+
+    [modify] = stream()
+    old, new = modify["dynamodb"]["OldImage"], modify["dynamodb"]["NewImage"]
+    assert {name for name in old.keys() | new.keys() if old.get(name) != new.get(name)} == {
+        "driverHash",
+        "driverKey",
+        "raw",
+    }
+    assert "04523022AA4881" not in json.dumps({k: v for k, v in new.items() if k != "driverId"})
+    uid = Driver(type=DriverType.RFID, id="04523022AA4881")
+    assert [r.cdr.session_id for r in cdr_store.by_driver(uid, pseudonymise_for_tests)] == ["S-legacy"]
+    assert cdr_store.by_index("ByDriver", "rfid#04523022AA4881") == []
+    capsys.readouterr()
+    handler(sqs_event(envelope), lambda_context)
+    assert emitted_metrics(capsys.readouterr().out)["CdrDuplicate"] == 1
+    assert stream() == []
+
+
 def test_given_values_floats_cannot_hold_when_stored_then_dynamodb_returns_them_exactly(
     lambda_context: Any, cdr_store: CdrTable, aws: boto3.Session, resources: dict[str, str]
 ) -> None:
@@ -142,7 +244,12 @@ def test_given_values_floats_cannot_hold_when_stored_then_dynamodb_returns_them_
     )["Item"]
     assert item["energyKwh"] == {"N": "0.30000000000000004"}
     assert item["costAmount"] == {"N": "0.10"}
-    assert item["raw"] == {"S": raw}
+    # The partner's text, its numbers as spelled; only the driver identifier is replaced.
+    assert '"energy-consumed":0.30000000000000004' in item["raw"]["S"]
+    assert '"amount":0.10' in item["raw"]["S"]
+    expected = json.loads(raw)
+    expected["user"]["identifier"] = item["driverHash"]["S"]
+    assert json.loads(item["raw"]["S"]) == expected
 
 
 def test_given_a_final_cdr_when_a_different_one_arrives_then_a_correction_item_is_added(
@@ -156,7 +263,7 @@ def test_given_a_final_cdr_when_a_different_one_arrives_then_a_correction_item_i
 
     records = cdr_store.history("acme-cpo", "S-corr")
     assert [r.kind for r in records] == [RecordKind.CDR, RecordKind.CORRECTION]
-    assert records[0].cdr == parse_cdr(first)
+    assert records[0].cdr == pseudonymised(parse_cdr(first), pseudonymise_for_tests)
     assert records[1].cdr.payload_hash == parse_cdr(second).payload_hash
     assert emitted_metrics(capsys.readouterr().out)["CdrCorrection"] == 1
 
@@ -299,27 +406,33 @@ def test_every_access_pattern_finds_its_cdrs(lambda_context: Any, cdr_store: Cdr
 
     assert ids(cdr_store.by_session("S-m")) == ["acme-cpo/S-m", "other-cpo/S-m"]
     assert ids(cdr_store.history("acme-cpo", "S-m")) == ["acme-cpo/S-m"]
-    assert ids(cdr_store.by_index("ByDriver", "rfid#04523022AA4881")) == [
+
+    def driver_key(key: str) -> str:
+        kind = key.split("#", 1)[0]
+        return f"{kind}#{pseudonymise_for_tests(key)}"
+
+    assert ids(cdr_store.by_index("ByDriver", driver_key("rfid#04523022AA4881"))) == [
         "acme-cpo/S-e",
         "acme-cpo/S-m",
         "other-cpo/S-m",
     ]
-    assert ids(cdr_store.by_index("ByDriver", "evco-id#DE8PSC0CD0C002Q")) == ["acme-cpo/S-c"]
-    assert ids(cdr_store.by_index("ByDriver", "drive-user#ourTestUser")) == ["plugsurfing/D-1"]
+    assert ids(cdr_store.by_index("ByDriver", driver_key("evco-id#DE8PSC0CD0C002Q"))) == ["acme-cpo/S-c"]
+    assert ids(cdr_store.by_index("ByDriver", driver_key("drive-user#ourTestUser"))) == ["plugsurfing/D-1"]
     evening_only = cdr_store.by_index(
         "ByDriver",
-        "rfid#04523022AA4881",
+        driver_key("rfid#04523022AA4881"),
         start=datetime(2026, 3, 1, 17, tzinfo=UTC),
         end=datetime(2026, 3, 2, tzinfo=UTC),
     )
     assert ids(evening_only) == ["acme-cpo/S-e"]
-    assert ids(cdr_store.by_index("ByEvse", "DE*8PS*ETABCD*2")) == ["acme-cpo/S-e"]
-    assert ids(cdr_store.by_index("ByEvse", "NO*XXX*EZzZ220218114136937169*1")) == ["plugsurfing/D-1"]
-    assert ids(cdr_store.by_index("ByPartner", "acme-cpo", end=datetime(2026, 3, 1, 12, tzinfo=UTC))) == [
-        "acme-cpo/S-c",
+    assert cdr_store.by_index("ByDriver", "rfid#04523022AA4881") == []  # no raw id in any index
+    # What an operator types, in any spelling (bbctl cdr driver): the same records.
+    uid = Driver(type=DriverType.RFID, id="04523022AA4881")
+    assert ids(cdr_store.by_driver(uid, pseudonymise_for_tests)) == [
+        "acme-cpo/S-e",
         "acme-cpo/S-m",
+        "other-cpo/S-m",
     ]
-    assert ids(cdr_store.by_index("ByPartner", "plugsurfing")) == ["plugsurfing/D-1"]
 
 
 def test_given_a_record_that_fails_to_store_then_its_log_names_message_session_and_reason(

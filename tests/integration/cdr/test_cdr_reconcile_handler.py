@@ -14,6 +14,7 @@ import httpx
 import pytest
 import respx
 from cdrfactory import drive, drive_session_text
+from cdrfakes import pseudonymise_for_tests
 from cdrtable import CdrTable
 from emfcapture import emitted
 from handler_cdr_ingest import handler as ingest_handler
@@ -21,6 +22,7 @@ from handler_cdr_reconcile import handler
 
 from backbone.cdr.envelope import CdrEnvelope
 from backbone.cdr.ingest import ingest
+from backbone.cdr.models import Driver, DriverType
 from backbone.cdr.parse import parse_cdr
 from backbone.timeutil import to_storage, utc_now
 
@@ -97,7 +99,8 @@ def test_given_completed_sessions_without_cdr_when_reconciling_then_they_are_enq
         again = handler(load_event("cdr/event-schedule-reconcile.json"), lambda_context)
 
     assert (again["checked"], again["missing"], again["reenqueued"]) == (4, 0, 0)
-    assert cdr_store.by_index("ByDriver", "drive-user#u1")[0].cdr.session_id in {"A", "B", "C"}
+    u1 = Driver(type=DriverType.DRIVE_USER, id="u1")
+    assert cdr_store.by_driver(u1, pseudonymise_for_tests)[0].cdr.session_id in {"A", "B", "C"}
 
 
 def test_given_the_partner_unreachable_when_reconciling_then_it_reports_errors_and_enqueues_nothing(

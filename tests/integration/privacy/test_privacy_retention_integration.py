@@ -60,7 +60,7 @@ def env(aws: boto3.Session, resources: dict[str, str], monkeypatch: pytest.Monke
         cached.cache_clear()
 
 
-def cdr(session_id: str, received_at: datetime, uid: str, pepper: str | None) -> Cdr:
+def cdr(session_id: str, received_at: datetime, uid: str, pepper: str | None, raw: str = "{}") -> Cdr:
     key = f"rfid#{uid}"
     return Cdr(
         partner_id=PARTNER,
@@ -75,7 +75,7 @@ def cdr(session_id: str, received_at: datetime, uid: str, pepper: str | None) ->
         evse_id="DE*8PS*ETABCD*1",
         received_at=received_at,
         payload_hash=f"hash-{session_id}",
-        raw="{}",
+        raw=raw,
     )
 
 
@@ -83,6 +83,14 @@ def store_cdr(client: Any, table: str, record: Cdr, *, indexed: bool) -> None:
     """As ingestion stores it; `indexed`: as pseudonymisation at write and the billing export
     lay it out (driverKey `<type>#<pseudonym>`, billingDay)."""
     DynamoCdrStore(client, table).put_if_advances(record)
+    if not indexed:  # as stored before pseudonymisation at write: the raw id in the index key
+        assert record.driver is not None
+        client.update_item(
+            TableName=table,
+            Key={"pk": {"S": record.pk}, "sk": {"S": "CDR"}},
+            UpdateExpression="SET driverKey = :key",
+            ExpressionAttributeValues={":key": {"S": record.driver.key}},
+        )
     if indexed:
         assert record.driver is not None
         assert record.driver.pseudonym is not None
@@ -144,7 +152,8 @@ def test_given_data_past_retention_then_the_purge_pseudonymises_and_blanks_it_an
     now = utc_now()
     old = cdr("S-old", now - timedelta(days=91), "04523022AA4881", pepper)
     young = cdr("S-young", now - timedelta(days=89), "04523022AA4882", pepper)
-    legacy = cdr("S-legacy", now - timedelta(days=200), "04523022AA4883", None)
+    legacy_raw = '{"session-id":"S-legacy","user":{"identifier-type":"rfid","identifier":"04523022AA4883"}}'
+    legacy = cdr("S-legacy", now - timedelta(days=200), "04523022AA4883", None, legacy_raw)
     store_cdr(client, table, old, indexed=True)
     store_cdr(client, table, young, indexed=True)
     store_cdr(client, table, legacy, indexed=False)
@@ -168,6 +177,8 @@ def test_given_data_past_retention_then_the_purge_pseudonymises_and_blanks_it_an
         legacy_hash,
     )
     assert after_legacy["costAmount"] == Decimal("14.32")
+    assert "04523022AA4883" not in after_legacy["raw"]  # the payload redacted as at write
+    assert legacy_hash in after_legacy["raw"]
     assert item(client, resources["OrdersTable"], {"pk": "ORDER#old"})["address"] == {"country": "DE"}
     assert item(client, resources["OrdersTable"], {"pk": "ORDER#old"})["version"] == 5
     assert item(client, resources["OrdersTable"], {"pk": "ORDER#young"})["address"] == ADDRESS

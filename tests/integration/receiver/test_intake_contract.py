@@ -22,6 +22,7 @@ from oioijson import session_posts
 from oioiworld import World
 
 from backbone.cdr.wiring import cdr_ingest_dependencies
+from backbone.settings import load_settings
 from bbctl.ops_cdr import CdrRecords
 
 PARTNER = "acme-cpo"
@@ -31,8 +32,11 @@ PARTNER = "acme-cpo"
 def ingest_env(monkeypatch: pytest.MonkeyPatch, resources: dict[str, str]) -> Iterator[None]:
     monkeypatch.setenv("CDR_TABLE", resources["CdrTable"])
     monkeypatch.setenv("CDR_DEAD_LETTER_QUEUE_URL", resources["CdrDeadLetterQueue"])
+    monkeypatch.setenv("PRIVACY_PEPPER_SECRET", resources["PrivacyPepperSecret"])
+    load_settings.cache_clear()
     cdr_ingest_dependencies.cache_clear()
     yield
+    load_settings.cache_clear()
     cdr_ingest_dependencies.cache_clear()
 
 

@@ -53,6 +53,7 @@ class FakeProbe:
             "PlugsurfingApiKeySecret": "ps-key",
             "OioiApiKeySecret": "oioi-key",
             "OioiPartnerIdentifierSecret": "p" * 32,
+            "PrivacyPepperSecret": "q" * 64,
         }
     )
     mode: str = "emp"
@@ -183,6 +184,27 @@ def test_given_a_malformed_key_secret_when_doctor_runs_then_it_fails_with_put_se
     broken = failed(probe)
 
     assert "put-secret-value" in broken["secret PlugsurfingApiKeySecret"][1]
+
+
+@pytest.mark.parametrize("value", ["q" * 31, SecretFormatError("secret 'x' holds no pepper")])
+def test_given_a_short_or_malformed_pepper_when_doctor_runs_then_it_fails_naming_the_secret(
+    value: Any,
+) -> None:
+    probe = FakeProbe()
+    probe.secrets["PrivacyPepperSecret"] = value
+
+    broken = failed(probe)
+
+    assert list(broken) == ["secret PrivacyPepperSecret"]
+    assert "put-secret-value" in broken["secret PrivacyPepperSecret"][1]
+    assert "q" * 31 not in str(broken)  # the value is never shown
+
+
+def test_given_a_missing_pepper_when_doctor_runs_then_it_fails_with_how_to_restore() -> None:
+    probe = FakeProbe()
+    del probe.secrets["PrivacyPepperSecret"]
+
+    assert "restore-secret" in failed(probe)["secret PrivacyPepperSecret"][1]
 
 
 def test_given_a_short_partner_identifier_when_doctor_runs_then_it_fails() -> None:

@@ -10,6 +10,11 @@ from typing import Any
 
 from backbone.cdr.envelope import CdrEnvelope
 from backbone.cdr.models import CURRENT_SK, Cdr, CdrStatus, PutResult, RecordKind, StoredCdr, StoredState
+from backbone.privacy.pseudonym import pseudonymiser
+
+TEST_PEPPER = "test-pepper-of-at-least-32-characters-0001"
+"""The pepper unit tests pseudonymise under (PrivacyPepperSecret's value in moto, too)."""
+pseudonymise_for_tests = pseudonymiser(lambda: TEST_PEPPER)
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from cdrfakes import InMemoryCdrStore, InMemoryDeadLetters
+from cdrfakes import InMemoryCdrStore, InMemoryDeadLetters, pseudonymise_for_tests
 
 from backbone.cdr.ports import IngestDependencies
 from backbone.observability import metrics
@@ -30,4 +30,4 @@ def dead_letters() -> InMemoryDeadLetters:
 
 @pytest.fixture
 def deps(store: InMemoryCdrStore, dead_letters: InMemoryDeadLetters) -> IngestDependencies:
-    return IngestDependencies(store=store, dead_letters=dead_letters)
+    return IngestDependencies(store=store, dead_letters=dead_letters, pseudonymise=pseudonymise_for_tests)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from cdrfactory import drive, drive_session_text, metric_count, oioi, session_post_text
-from cdrfakes import InMemoryCdrStore, InMemoryDeadLetters
+from cdrfakes import InMemoryCdrStore, InMemoryDeadLetters, pseudonymise_for_tests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -167,7 +167,9 @@ class ThrottledStore(InMemoryCdrStore):
 
 def test_given_the_table_throttles_when_ingesting_then_the_error_propagates_not_dead_lettered() -> None:
     dead_letters = InMemoryDeadLetters()
-    deps = IngestDependencies(store=ThrottledStore(), dead_letters=dead_letters)
+    deps = IngestDependencies(
+        store=ThrottledStore(), dead_letters=dead_letters, pseudonymise=pseudonymise_for_tests
+    )
 
     with pytest.raises(ConnectionError):
         ingest_message(oioi(FINAL), deps, "m-1")

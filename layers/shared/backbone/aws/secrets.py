@@ -45,12 +45,17 @@ def get_pepper(secret_name: str, *, max_age: int = SECRET_MAX_AGE_SECONDS) -> st
     """The privacy pepper (`PrivacyPepperSecret`: plain text or `{"pepper": "..."}`), the key of
     every driver pseudonym (`backbone.privacy.pseudonym`). Losing or changing it breaks finding a
     driver's pseudonymised records, so it is retained with the stack and never rotated in place."""
-    value = _secret_text(parameters.get_secret(secret_name, max_age=max_age), secret_name, "pepper", "pepper")
-    if len(value) < PEPPER_MIN_LENGTH:
+    return pepper_from_secret(parameters.get_secret(secret_name, max_age=max_age), secret_name)
+
+
+def pepper_from_secret(value: object, secret_name: str) -> str:
+    """The pepper in a secret's value (plain or `{"pepper": "..."}`), at least 32 characters."""
+    pepper = _secret_text(value, secret_name, "pepper", "pepper")
+    if len(pepper) < PEPPER_MIN_LENGTH:
         raise SecretFormatError(
             f"secret {secret_name!r}: a pepper has at least {PEPPER_MIN_LENGTH} characters"
         )
-    return value
+    return pepper
 
 
 def api_key_from_secret(value: object, secret_name: str) -> str:

@@ -30,7 +30,6 @@ from backbone.cdr.models import (
     PollerSession,
     PutResult,
     RecordKind,
-    StoredCdr,
     StoredState,
 )
 from backbone.privacy.retention import DEFAULT_ACCOUNTING_YEARS, accounting_expiry, ttl_attribute
@@ -112,9 +111,10 @@ class DynamoCdrStore:
             KeyConditionExpression="sessionId = :id",
             ExpressionAttributeValues={":id": {"S": session_id}},
         )
+        # BySession projects `kind` and `status` (BY_SESSION_PROJECTION): all this reads.
         return any(
-            stored.kind is RecordKind.CDR and stored.cdr.is_final
-            for stored in (StoredCdr.from_item(from_attributes(item)) for item in found)
+            item["kind"]["S"] == RecordKind.CDR.value and item["status"]["S"] == CdrStatus.FINAL.value
+            for item in found
         )
 
 

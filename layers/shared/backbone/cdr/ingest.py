@@ -21,6 +21,7 @@ from backbone.cdr.envelope import CdrEnvelope
 from backbone.cdr.models import Cdr, CdrStatus
 from backbone.cdr.parse import InvalidCdr, parse_cdr
 from backbone.cdr.ports import CdrStore, IngestDependencies
+from backbone.cdr.pseudonymise import pseudonymised
 from backbone.observability import MetricUnit, bind_correlation, logger, metrics, record_scope
 
 
@@ -78,7 +79,7 @@ def ingest_message(
             return _count(Outcome.REJECTED)
         bind_correlation(session_id=cdr.session_id)
         try:
-            outcome = ingest(cdr, deps.store)
+            outcome = ingest(pseudonymised(cdr, deps.pseudonymise), deps.store)
         except Exception as error:
             # The record fails alone and SQS delivers it again; say which and why.
             logger.exception("CDR not stored; it will be delivered again", extra={"reason": repr(error)})

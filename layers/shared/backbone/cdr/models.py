@@ -33,11 +33,11 @@ _NO_ENERGY = "-" * 18  # sorts before every energy ("-" < "0")
 _ENERGY_SCALE = Decimal(10) ** 6  # the progress key compares energy to the Wh/1000 (1 mWh)
 
 # Global secondary indexes (template.yaml, CdrTable): name -> (hash attribute, range attribute).
+# Each projects only what its queries read (docs/cdr-ingestion.md, "Access patterns"); a reader
+# that needs the whole record gets it from the table by key (BatchGetItem).
 INDEXES: dict[str, tuple[str, str]] = {
     "BySession": ("sessionId", "receivedAt"),
     "ByDriver": ("driverKey", "startedAt"),
-    "ByEvse": ("evseId", "startedAt"),
-    "ByPartner": ("partnerId", "startedAt"),
     "NeedsReview": ("needsReview", "receivedAt"),
     "ByBillingDay": ("billingDay", "partnerId"),
 }
@@ -69,6 +69,8 @@ BILLING_DAY_PROJECTION = (
 )
 """ByBillingDay's non-key attributes (template.yaml): what the export reads, never `raw` or
 `driverId` (the export carries the driver's pseudonym only)."""
+BY_SESSION_PROJECTION = ("kind", "status")
+"""BySession's non-key attributes: reconciliation's "is there a final current record"."""
 REVIEW_ATTRIBUTE = "needsReview"
 REVIEW_OPEN = "OPEN"
 REVIEWED_AT = "reviewedAt"
@@ -116,8 +118,20 @@ class Driver(_Frozen):
 
     @property
     def key(self) -> str:
-        """The ByDriver index key, e.g. `rfid#04523022AA4881`."""
+        """The driver's canonical identity, e.g. `rfid#04523022AA4881`: what the pseudonym hashes."""
         return f"{self.type.value}#{self.id}"
+
+    @property
+    def index_key(self) -> str | None:
+        """The ByDriver index key `<type>#<pseudonym>` (no raw identifier in any index); None
+        while the driver has no pseudonym, and such a record stays out of the index."""
+        return None if self.pseudonym is None else driver_index_key(self.type, self.pseudonym)
+
+
+def driver_index_key(driver_type: DriverType, value: str) -> str:
+    """`<type>#<value>`: a ByDriver key. Written with the pseudonym; items stored before
+    pseudonymisation at write hold the raw id here until the retention purge rewrites them."""
+    return f"{driver_type.value}#{value}"
 
 
 class Cost(_Frozen):
@@ -219,7 +233,7 @@ class Cdr(_Frozen):
             optional |= {
                 "driverType": self.driver.type.value,
                 "driverId": self.driver.id,
-                "driverKey": self.driver.key,
+                "driverKey": self.driver.index_key,
                 "driverHash": self.driver.pseudonym,
             }
         if self.cost is not None:

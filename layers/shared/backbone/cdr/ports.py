@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from backbone.cdr.envelope import CdrEnvelope
 from backbone.cdr.models import Cdr, PartnerMode, PollerSession, PutResult
+from backbone.privacy.pseudonym import Pseudonymiser
 from backbone.timeutil import utc_now
 
 
@@ -60,6 +61,8 @@ class StoredCdrs(Protocol):
 class IngestDependencies:
     store: CdrStore
     dead_letters: DeadLetters
+    pseudonymise: Pseudonymiser
+    """Driver pseudonyms (`backbone.cdr.pseudonymise`): every stored CDR goes through it."""
     clock: Callable[[], datetime] = utc_now
 
 

@@ -10,6 +10,8 @@ from backbone.settings import PlugsurfingApiSettings, RetentionSettings
 class CdrIngestSettings(RetentionSettings):
     cdr_table: str = Field(min_length=1)
     cdr_dead_letter_queue_url: str = Field(min_length=1)
+    privacy_pepper_secret: str = Field(min_length=1)
+    """The NAME (ARN) of `PrivacyPepperSecret`; the pepper itself is read from Secrets Manager."""
 
 
 class CdrReconcileSettings(PlugsurfingApiSettings):

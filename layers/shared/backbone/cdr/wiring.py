@@ -4,13 +4,15 @@ connections): the one place that builds clients and tables and picks EMP or Driv
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import cache
+from functools import cache, partial
 
 from backbone.aws.cdr_queue import SqsCdrQueue
 from backbone.aws.clients import client
+from backbone.aws.secrets import get_pepper
 from backbone.cdr.aws import DynamoCdrStore, SessionsTableReader, SqsDeadLetters
 from backbone.cdr.ports import IngestDependencies, ReconcileDependencies
 from backbone.cdr.settings import CdrIngestSettings, CdrReconcileSettings
+from backbone.privacy.pseudonym import pseudonymiser
 
 
 @cache
@@ -20,6 +22,8 @@ def cdr_ingest_dependencies(settings: CdrIngestSettings) -> IngestDependencies:
             client("dynamodb", "batch"), settings.cdr_table, settings.accounting_retention_years
         ),
         dead_letters=SqsDeadLetters(client("sqs", "batch"), settings.cdr_dead_letter_queue_url),
+        # The pepper is read through Powertools' secret cache (rotation-safe, never in the env).
+        pseudonymise=pseudonymiser(partial(get_pepper, settings.privacy_pepper_secret)),
     )
 
 

@@ -17,9 +17,11 @@ from botocore.exceptions import ClientError
 from backbone.aws.attributes import from_attributes, to_attributes
 from backbone.aws.errors import is_condition_failed
 from backbone.aws.pages import items
+from backbone.cdr.pseudonymise import legacy_rewrite
 from backbone.orders.models import FINISHED, DriveRequestState
 from backbone.privacy.cdr import pseudonymise_update
 from backbone.privacy.ports import BillableRef, FinishedOrder, LegacyCdr, LegacyPage, OrderTable
+from backbone.privacy.pseudonym import Pseudonymiser
 from backbone.timeutil import from_storage, to_storage
 
 if TYPE_CHECKING:
@@ -53,8 +55,8 @@ def _changed(call: Any, **arguments: Any) -> bool:
 class DynamoCdrIdentities:
     """`CdrIdentities` on CdrTable."""
 
-    def __init__(self, client: DynamoDBClient, table: str) -> None:
-        self.client, self.table = client, table
+    def __init__(self, client: DynamoDBClient, table: str, pseudonym_of: Pseudonymiser) -> None:
+        self.client, self.table, self.pseudonym_of = client, table, pseudonym_of
 
     def billable_on(self, day: date) -> Iterator[BillableRef]:
         for raw in items(
@@ -112,34 +114,21 @@ class DynamoCdrIdentities:
         )
 
     def migrate_legacy(self, item: LegacyCdr, pseudonym: str, pseudonymise_at: datetime | None) -> bool:
-        driver_type = item.driver_key.split("#", 1)[0]
-        new_key = f"{driver_type}#{pseudonym}"
-        names = {"#driverKey": "driverKey", "#driverHash": "driverHash"}
-        values: dict[str, Any] = {
-            ":key": {"S": new_key},
-            ":oldKey": {"S": item.driver_key},
-            ":pseudonym": {"S": pseudonym},
-        }
-        condition = "#driverKey = :oldKey"
-        if pseudonymise_at is not None:  # the one rule, plus the index key
-            rule = pseudonymise_update(pseudonym, to_storage(pseudonymise_at))
-            update = f"{rule['UpdateExpression']}, #driverKey = :key"
-            names |= rule["ExpressionAttributeNames"]
-            values |= rule["ExpressionAttributeValues"]
-            condition = f"{condition} AND {rule['ConditionExpression']}"
-        elif item.driver_key == new_key:
-            return False  # already migrated, not due yet: nothing to change
-        else:
-            update = "SET #driverKey = :key, #driverHash = :pseudonym"
-        return _changed(
-            self.client.update_item,
-            TableName=self.table,
-            Key={"pk": {"S": item.pk}, "sk": {"S": item.sk}},
-            UpdateExpression=update,
-            ConditionExpression=condition,
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
+        """The layout of pseudonymisation at write (`backbone.cdr.pseudonymise.legacy_rewrite`:
+        driverKey, driverHash and `raw` redacted), then, when due, the one pseudonymisation rule.
+        Two conditional writes, each idempotent: a run cut between them finishes on the next."""
+        key = {"pk": {"S": item.pk}, "sk": {"S": item.sk}}
+        found = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+        if found is None:
+            return False
+        rewrite = legacy_rewrite(from_attributes(found), self.pseudonym_of)
+        changed = rewrite is not None and _changed(
+            self.client.update_item, TableName=self.table, Key=key, **rewrite
         )
+        if pseudonymise_at is not None:
+            update = pseudonymise_update(pseudonym, to_storage(pseudonymise_at))
+            changed = _changed(self.client.update_item, TableName=self.table, Key=key, **update) or changed
+        return changed
 
 
 class DynamoOrderAddresses:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 
 PSEUDONYM_PREFIX = "h1:"
 """Version of the scheme: a later scheme (another hash, a rotated pepper) gets another prefix, so
@@ -29,3 +30,17 @@ def pseudonym(pepper: str, identifier: str) -> str:
 
 def is_pseudonym(value: str) -> bool:
     return value.startswith(PSEUDONYM_PREFIX) and len(value) == len(PSEUDONYM_PREFIX) + 32
+
+
+Pseudonymiser = Callable[[str], str]
+"""An identifier (a canonical driver key such as `rfid#04523022AA4881`) -> its pseudonym."""
+
+
+def pseudonymiser(pepper: Callable[[], str]) -> Pseudonymiser:
+    """`pseudonym` under the pepper `pepper()` gives at each call (the wiring passes the cached
+    secret reader, so logic gets a pure callable and never sees the secret)."""
+
+    def pseudonymise(identifier: str) -> str:
+        return pseudonym(pepper(), identifier)
+
+    return pseudonymise
