@@ -169,19 +169,33 @@ class _Throttled(DynamodbException):
 
 
 def throttle(monkeypatch: pytest.MonkeyPatch, session_id: str, times: int | None) -> dict[str, int]:
-    """DynamoDB answers ProvisionedThroughputExceeded to PutItems of one session (`times` times,
-    or always), as under a hot partition. Returns the call counter."""
-    original, calls = DynamoDBBackend.put_item, {"throttled": 0}
+    """DynamoDB answers ProvisionedThroughputExceeded to writes of one session (`times` times,
+    or always), as under a hot partition: a PutItem of it, or a whole TransactWriteItems with
+    one of its items. Returns the call counters (all, and per operation)."""
+    put, transact = DynamoDBBackend.put_item, DynamoDBBackend.transact_write_items
+    calls = {"throttled": 0, "PutItem": 0, "TransactWriteItems": 0}
+
+    def hot(operation: str, item_attrs: dict[str, Any]) -> bool:
+        if item_attrs.get("sessionId") == {"S": session_id} and (times is None or calls["throttled"] < times):
+            calls["throttled"] += 1
+            calls[operation] += 1
+            return True
+        return False
 
     def put_item(
         self: DynamoDBBackend, table_name: str, item_attrs: dict[str, Any], *args: Any, **kwargs: Any
     ) -> Any:
-        if item_attrs.get("sessionId") == {"S": session_id} and (times is None or calls["throttled"] < times):
-            calls["throttled"] += 1
+        if hot("PutItem", item_attrs):
             raise _Throttled
-        return original(self, table_name, item_attrs, *args, **kwargs)
+        return put(self, table_name, item_attrs, *args, **kwargs)
+
+    def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> Any:
+        if any(hot("TransactWriteItems", item["Put"]["Item"]) for item in transact_items if "Put" in item):
+            raise _Throttled
+        return transact(self, transact_items)
 
     monkeypatch.setattr(DynamoDBBackend, "put_item", put_item)
+    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", transact_write_items)
     monkeypatch.setattr(
         ExponentialBackoff, "delay_amount", lambda self, context: 0.0
     )  # retry without waiting
@@ -211,8 +225,9 @@ def test_given_dynamodb_keeps_throttling_one_session_then_only_that_record_fails
     response = handler(event, lambda_context)
 
     assert failed_ids(response) == ["m-1"]
-    # boto3 retried, then gave the record back to SQS
-    assert calls["throttled"] == CONFIGS["batch"].retries["total_max_attempts"]
+    # boto3 retried the batch's write, then the record's own write, then gave it back to SQS
+    attempts = CONFIGS["batch"].retries["total_max_attempts"]
+    assert (calls["TransactWriteItems"], calls["PutItem"]) == (attempts, attempts)
     assert cdr_store.by_session("S-hot") == []
     assert len(cdr_store.by_session("S-a")) == len(cdr_store.by_session("S-b")) == 1
 

@@ -3,22 +3,25 @@ dead-letter queue. The CDR queue is `backbone.aws.cdr_queue.SqsCdrQueue`.
 
 The merge rules live in `backbone.cdr.ingest`; this module gives them one atomic primitive,
 "write the record if it advances the session" (`put_if_advances`), as a DynamoDB conditional
-write. DynamoDB evaluates the condition and writes the item as one step, serialised per item,
-so two deliveries of the same session racing (two Lambda instances, a redelivered message)
-cannot both win: the loser gets the winner's item back (ReturnValuesOnConditionCheckFailure)
-and the merge rules decide from it, with no extra read.
+write, and the same for a batch (`write_all`): one TransactWriteItems whose items carry exactly
+the single-record conditions. DynamoDB evaluates a condition and writes the item as one step,
+serialised per item, so two deliveries of the same session racing (two Lambda instances, a
+redelivered message) cannot both win: the loser gets the winner's item back
+(ReturnValuesOnConditionCheckFailure, also per item of a cancelled transaction) and the merge
+rules decide from it, with no extra read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
 from backbone.aws.attributes import from_attributes, to_attributes
-from backbone.aws.errors import is_condition_failed
+from backbone.aws.errors import error_code, is_condition_failed
 from backbone.aws.pages import items
 from backbone.cdr.models import (
     CURRENT_SK,
@@ -30,17 +33,25 @@ from backbone.cdr.models import (
     PollerSession,
     PutResult,
     RecordKind,
+    RecordWrite,
+    Refused,
     StoredCdr,
     StoredState,
+    WriteConflict,
 )
 from backbone.timeutil import from_storage, to_storage
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
     from mypy_boto3_sqs import SQSClient
 
 _MAX_REASON = 2000
 ADVANCES_CONDITION = "attribute_not_exists(pk) OR (#status = :ongoing AND #progress < :progress)"
+ABSENT_CONDITION = "attribute_not_exists(pk)"
+_BATCH_GET_KEYS = 100  # BatchGetItem's limit per call
+_BATCH_GET_ROUNDS = 3  # UnprocessedKeys retried this often; what is left is simply not known
+_CONFLICTS = frozenset({"None", "TransactionConflict"})
 
 
 class DynamoCdrStore:
@@ -71,12 +82,81 @@ class DynamoCdrStore:
         old = response.get("Attributes")
         return PutResult(True, StoredState.from_item(from_attributes(old)) if old else None)
 
+    def current(self, pks: Collection[str]) -> dict[str, StoredState]:
+        """BatchGetItem of the current records, only the attributes the merge rules read."""
+        keys = [{"pk": {"S": pk}, "sk": {"S": CURRENT_SK}} for pk in sorted(pks)]
+        found: dict[str, StoredState] = {}
+        for offset in range(0, len(keys), _BATCH_GET_KEYS):
+            request: Any = {
+                self.table: {
+                    "Keys": keys[offset : offset + _BATCH_GET_KEYS],
+                    "ConsistentRead": True,
+                    "ProjectionExpression": "pk, #status, #progress, payloadHash",
+                    "ExpressionAttributeNames": {"#status": "status", "#progress": "progress"},
+                }
+            }
+            for _ in range(_BATCH_GET_ROUNDS):
+                response = self.client.batch_get_item(RequestItems=request)
+                for raw in response.get("Responses", {}).get(self.table, []):
+                    item = from_attributes(raw)
+                    found[str(item["pk"])] = StoredState.from_item(item)
+                request = response.get("UnprocessedKeys")
+                if not request:
+                    break
+        return found
+
+    def write_all(self, writes: Sequence[RecordWrite]) -> list[Refused]:
+        """One TransactWriteItems. The token makes boto3's retry of a transaction whose answer
+        was lost a no-op instead of a refusal of our own write."""
+        try:
+            self.client.transact_write_items(
+                TransactItems=[self._transact_put(write) for write in writes],
+                ClientRequestToken=_token(writes),
+            )
+        except ClientError as error:
+            if error_code(error) != "TransactionCanceledException":
+                raise
+            reasons = cast("dict[str, Any]", error.response).get("CancellationReasons", [])
+            refused = [
+                Refused(write, self._refused_current(write, reason))
+                for write, reason in zip(writes, reasons, strict=False)
+                if reason.get("Code") == "ConditionalCheckFailed"
+            ]
+            if refused:
+                return refused
+            if {str(reason.get("Code")) for reason in reasons} <= _CONFLICTS:
+                raise WriteConflict(str(error)) from error
+            raise
+        return []
+
+    def _transact_put(self, write: RecordWrite) -> TransactWriteItemTypeDef:
+        put: Any = {"TableName": self.table, "Item": to_attributes(write.cdr.to_item(write.kind))}
+        if write.kind is RecordKind.CDR and write.replaces is not None:
+            put |= {
+                "ConditionExpression": ADVANCES_CONDITION,
+                "ExpressionAttributeNames": {"#status": "status", "#progress": "progress"},
+                "ExpressionAttributeValues": {
+                    ":ongoing": {"S": CdrStatus.ONGOING.value},
+                    ":progress": {"S": write.cdr.progress},
+                },
+            }
+        else:
+            put["ConditionExpression"] = ABSENT_CONDITION
+        if write.kind is RecordKind.CDR:
+            put["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        return {"Put": put}
+
+    def _refused_current(self, write: RecordWrite, reason: dict[str, Any]) -> StoredState | None:
+        if write.kind is not RecordKind.CDR:
+            return None  # that correction is stored already
+        return StoredState.from_item(from_attributes(reason.get("Item") or self._get_current(write.cdr.pk)))
+
     def put_correction(self, cdr: Cdr) -> bool:
         try:
             self.client.put_item(
                 TableName=self.table,
                 Item=to_attributes(cdr.to_item(RecordKind.CORRECTION)),
-                ConditionExpression="attribute_not_exists(pk)",
+                ConditionExpression=ABSENT_CONDITION,
             )
         except ClientError as error:
             if is_condition_failed(error):
@@ -107,6 +187,15 @@ class DynamoCdrStore:
             stored.kind is RecordKind.CDR and stored.cdr.is_final
             for stored in (StoredCdr.from_item(from_attributes(item)) for item in found)
         )
+
+
+def _token(writes: Sequence[RecordWrite]) -> str:
+    """Idempotency token of a batch write: the same writes, the same token (36 characters)."""
+    digest = hashlib.sha256()
+    for write in writes:
+        pk, sk = write.key
+        digest.update(f"{pk}\n{sk}\n{write.cdr.progress}\n{write.replaces}\n".encode())
+    return digest.hexdigest()[:36]
 
 
 class SessionsTableReader:
