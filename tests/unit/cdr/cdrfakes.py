@@ -4,7 +4,7 @@ for unit and property tests of the CDR logic without AWS."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -51,14 +51,6 @@ class InMemoryCdrStore:
             self.items[(item["pk"], item["sk"])] = item
             self.writes += 1
             return True
-
-    def current(self, pks: Collection[str]) -> dict[str, StoredState]:
-        with self._lock:
-            return {
-                pk: StoredState.from_item(self.items[(pk, CURRENT_SK)])
-                for pk in pks
-                if (pk, CURRENT_SK) in self.items
-            }
 
     def write_all(self, writes: Sequence[RecordWrite]) -> list[Refused]:
         """All or nothing, each write under its condition, as one TransactWriteItems."""

@@ -14,7 +14,7 @@ rules decide from it, with no extra read.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -49,8 +49,6 @@ if TYPE_CHECKING:
 _MAX_REASON = 2000
 ADVANCES_CONDITION = "attribute_not_exists(pk) OR (#status = :ongoing AND #progress < :progress)"
 ABSENT_CONDITION = "attribute_not_exists(pk)"
-_BATCH_GET_KEYS = 100  # BatchGetItem's limit per call
-_BATCH_GET_ROUNDS = 3  # UnprocessedKeys retried this often; what is left is simply not known
 _CONFLICTS = frozenset({"None", "TransactionConflict"})
 
 
@@ -82,37 +80,12 @@ class DynamoCdrStore:
         old = response.get("Attributes")
         return PutResult(True, StoredState.from_item(from_attributes(old)) if old else None)
 
-    def current(self, pks: Collection[str]) -> dict[str, StoredState]:
-        """BatchGetItem of the current records, only the attributes the merge rules read."""
-        keys = [{"pk": {"S": pk}, "sk": {"S": CURRENT_SK}} for pk in sorted(pks)]
-        found: dict[str, StoredState] = {}
-        for offset in range(0, len(keys), _BATCH_GET_KEYS):
-            request: Any = {
-                self.table: {
-                    "Keys": keys[offset : offset + _BATCH_GET_KEYS],
-                    "ConsistentRead": True,
-                    "ProjectionExpression": "pk, #status, #progress, payloadHash",
-                    "ExpressionAttributeNames": {"#status": "status", "#progress": "progress"},
-                }
-            }
-            for _ in range(_BATCH_GET_ROUNDS):
-                response = self.client.batch_get_item(RequestItems=request)
-                for raw in response.get("Responses", {}).get(self.table, []):
-                    item = from_attributes(raw)
-                    found[str(item["pk"])] = StoredState.from_item(item)
-                request = response.get("UnprocessedKeys")
-                if not request:
-                    break
-        return found
-
     def write_all(self, writes: Sequence[RecordWrite]) -> list[Refused]:
         """One TransactWriteItems. The token makes boto3's retry of a transaction whose answer
         was lost a no-op instead of a refusal of our own write."""
+        items = [self._transact_put(write) for write in writes]
         try:
-            self.client.transact_write_items(
-                TransactItems=[self._transact_put(write) for write in writes],
-                ClientRequestToken=_token(writes),
-            )
+            self.client.transact_write_items(TransactItems=items, ClientRequestToken=_token(items))
         except ClientError as error:
             if error_code(error) != "TransactionCanceledException":
                 raise
@@ -189,12 +162,14 @@ class DynamoCdrStore:
         )
 
 
-def _token(writes: Sequence[RecordWrite]) -> str:
-    """Idempotency token of a batch write: the same writes, the same token (36 characters)."""
+def _token(items: Sequence[TransactWriteItemTypeDef]) -> str:
+    """Idempotency token of a batch write: the same writes (keys, progress and conditions),
+    the same token (36 characters)."""
     digest = hashlib.sha256()
-    for write in writes:
-        pk, sk = write.key
-        digest.update(f"{pk}\n{sk}\n{write.cdr.progress}\n{write.replaces}\n".encode())
+    for entry in items:
+        put: Any = entry["Put"]
+        item = put["Item"]
+        digest.update(f"{item['pk']}|{item['sk']}|{item['progress']}|{put['ConditionExpression']}\n".encode())
     return digest.hexdigest()[:36]
 
 

@@ -9,24 +9,23 @@ docs/cdr-ingestion.md, "Merge rules").
 | final                   | ignored (DUPLICATE / AFTER_FINAL) | same hash: DUPLICATE; else stored      |
 |                         |                                   | beside it (CORRECTION), never over it  |
 
-`merge` is the table. A batch of CDRs (one SQS batch) is decided in memory against the current
-records read in one call, each session's records folded in progress order, and the winners are
-written in one atomic call whose conditions are the per-record ones (`ingest_batch`): a
-concurrent writer is never overwritten, a refused write teaches the batch the record that won
-and the batch is decided again. One CDR alone (`ingest`) is one conditional write, decided from
-the item DynamoDB hands back when the condition fails; the batch falls back to it record by
-record whenever the batch write cannot be used, so a record that cannot be stored fails alone.
+`merge` is the table. A batch of CDRs (one SQS batch) is decided in memory, each session's
+records folded in progress order, and the winners are written in one atomic call whose
+conditions are the per-record ones (`ingest_batch`). The batch first assumes its sessions are
+new; a write refused by its condition comes back with the record that is stored, which the batch
+learns before it decides again, so a concurrent writer is never overwritten and nothing is read
+that a write does not need. One CDR alone (`ingest`) is one conditional write, decided from the
+item DynamoDB hands back when the condition fails; the batch falls back to it record by record
+whenever the batch write cannot be used, so a record that cannot be stored fails alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from backbone.cdr.envelope import CdrEnvelope
@@ -119,15 +118,16 @@ def plan(
     correction."""
     outcomes: list[Outcome | None] = [None] * len(cdrs)
     writes: list[RecordWrite] = []
+    progress = [cdr.progress for cdr in cdrs]  # computed once: it formats several times
     for pk, indexes in _sessions(cdrs).items():
         start = state = current.get(pk)
         winner: Cdr | None = None
         added: dict[str, Cdr] = {}
-        for index in sorted(indexes, key=lambda i: cdrs[i].progress):
+        for index in sorted(indexes, key=progress.__getitem__):
             cdr = cdrs[index]
             outcome = merge(cdr, state)
             if outcome in _REPLACES:
-                state, winner = StoredState.of(cdr), cdr
+                state, winner = StoredState(cdr.status, progress[index], cdr.payload_hash), cdr
             elif outcome is Outcome.CORRECTION:
                 key = RecordWrite(cdr, RecordKind.CORRECTION).key
                 if key in corrections or cdr.payload_hash in added:
@@ -139,7 +139,7 @@ def plan(
             writes.append(RecordWrite(winner, RecordKind.CDR, start))
         writes += [RecordWrite(cdr, RecordKind.CORRECTION) for cdr in added.values()]
     decided = [outcome for outcome in outcomes if outcome is not None]
-    assert len(decided) == len(cdrs)  # every CDR belongs to one session  # noqa: S101
+    assert len(decided) == len(cdrs)  # every CDR belongs to one session
     return Plan(decided, writes)
 
 
@@ -147,23 +147,16 @@ def ingest_batch(cdrs: Sequence[Cdr], store: CdrStore) -> list[Outcome | Excepti
     """Apply the merge rules to a batch of validated CDRs (any sessions, any order, repeats):
     the same table as ingesting them one by one, in a few calls. Each CDR's outcome, or the
     error that kept it from being stored (it alone is to be delivered again)."""
-    if not cdrs:
-        return []
-    try:
-        known = store.current({cdr.pk for cdr in cdrs})
-    except Exception as error:  # a hint only: without it the conditions still decide
-        logger.warning("current records not read; deciding without them", extra={"reason": repr(error)})
-        known = {}
     results: list[Outcome | Exception] = [RuntimeError("not ingested")] * len(cdrs)
     for group in _groups(cdrs):
         members = [cdrs[index] for index in group]
-        for index, result in zip(group, _ingest_group(members, store, known), strict=True):
+        for index, result in zip(group, _ingest_group(members, store), strict=True):
             results[index] = result
     return results
 
 
-def _ingest_group(cdrs: list[Cdr], store: CdrStore, known: Mapping[str, StoredState]) -> list[Outcome | Exception]:
-    current = {cdr.pk: known[cdr.pk] for cdr in cdrs if cdr.pk in known}
+def _ingest_group(cdrs: list[Cdr], store: CdrStore) -> list[Outcome | Exception]:
+    current: dict[str, StoredState] = {}  # learnt from refusals; until then a session is new
     corrections: set[tuple[str, str]] = set()
     for _ in range(BATCH_ATTEMPTS):
         decided = plan(cdrs, current, corrections)
@@ -237,10 +230,10 @@ def ingest_messages(messages: Sequence[Message], deps: IngestDependencies) -> li
     results: list[Outcome | Exception | None] = [None] * len(messages)
     valid: dict[int, Cdr] = {}
     for index, message in enumerate(messages):
-        with _scope(message):
-            try:
-                valid[index] = parse_cdr(message.envelope)
-            except InvalidCdr as invalid:
+        try:
+            valid[index] = parse_cdr(message.envelope)
+        except InvalidCdr as invalid:
+            with _scope(message):
                 results[index] = _reject(message, invalid, deps)
     stored = ingest_batch(list(valid.values()), deps.store)
     for (index, cdr), result in zip(valid.items(), stored, strict=True):
@@ -260,31 +253,32 @@ def ingest_message(
     return result
 
 
-_processor = BatchProcessor(event_type=EventType.SQS, model=CdrQueueRecord)
+class Answers:
+    """Each message's result, for the batch processor's record handler (`answer`)."""
 
+    def __init__(self, results: Mapping[str, Outcome | Exception]) -> None:
+        self.results = results
 
-def ingest_event(event: dict[str, Any], context: LambdaContext, deps: IngestDependencies) -> dict[str, Any]:
-    """CdrIngestFunction's SQS event: the batch ingested together, the answer per record with
-    Powertools' partial batch response (only the records that failed come back; a body that is
-    not a CdrEnvelope fails the record model, SQS retries it and dead-letters it eventually)."""
-    records: list[CdrQueueRecord] = []
-    for record in event.get("Records", []):
-        try:
-            records.append(CdrQueueRecord.model_validate(record))
-        except ValidationError:
-            continue  # the processor fails it with the same model below
-    messages = [Message(record.body, record.messageId, record.body_text) for record in records]
-    results = dict(zip((record.messageId for record in records), ingest_messages(messages, deps), strict=True))
-
-    def record_handler(record: CdrQueueRecord) -> str:
-        result = results[record.messageId]
+    def answer(self, record: CdrQueueRecord) -> str:
+        """The outcome of the record's message; raises its error, so it alone fails."""
+        result = self.results.get(record.messageId, RuntimeError("not ingested"))
         if isinstance(result, Exception):
             raise result
         return result.value
 
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=_processor, context=context
-    )
+
+def ingest_records(records: Iterable[dict[str, Any]], deps: IngestDependencies) -> Answers:
+    """CdrIngestFunction's SQS records, ingested as one batch. A record that is not a CdrQueue
+    message is left out here: the batch processor's record model fails it (SQS retries it and
+    dead-letters it eventually)."""
+    parsed: list[CdrQueueRecord] = []
+    for record in records:
+        try:
+            parsed.append(CdrQueueRecord.model_validate(record))
+        except ValidationError:
+            continue
+    messages = [Message(record.body, record.messageId, record.body_text) for record in parsed]
+    return Answers(dict(zip((m.message_id for m in messages), ingest_messages(messages, deps), strict=True)))
 
 
 def _scope(message: Message) -> Any:
@@ -295,7 +289,9 @@ def _scope(message: Message) -> Any:
 def _reject(message: Message, invalid: InvalidCdr, deps: IngestDependencies) -> Outcome | Exception:
     envelope = message.envelope
     try:
-        deps.dead_letters.send(message.body or envelope.to_message(), str(invalid), message.message_id, deps.clock())
+        deps.dead_letters.send(
+            message.body or envelope.to_message(), str(invalid), message.message_id, deps.clock()
+        )
     except Exception as error:
         logger.exception("invalid CDR not parked; it will be delivered again", extra={"reason": repr(error)})
         return error

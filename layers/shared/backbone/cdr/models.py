@@ -292,12 +292,6 @@ class StoredState:
         return cls(CdrStatus(item["status"]), str(item["progress"]), str(item["payloadHash"]))
 
 
-    @classmethod
-    def of(cls, cdr: Cdr) -> StoredState:
-        """The state `cdr` has once it is the current record."""
-        return cls(cdr.status, cdr.progress, cdr.payload_hash)
-
-
 @dataclass(frozen=True)
 class PutResult:
     """`written`: the record is now the session's current record; `previous` is the one it

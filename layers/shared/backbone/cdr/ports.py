@@ -4,7 +4,7 @@ bundles the handlers pass it. AWS implementations: `backbone.cdr.aws`; Plugsurfi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -17,7 +17,6 @@ from backbone.cdr.models import (
     PutResult,
     RecordWrite,
     Refused,
-    StoredState,
 )
 from backbone.timeutil import utc_now
 
@@ -30,12 +29,6 @@ class CdrStore(Protocol):
 
     def put_correction(self, cdr: Cdr) -> bool:
         """Store `cdr` as a correction unless that very correction is stored already."""
-        ...
-
-    def current(self, pks: Collection[str]) -> dict[str, StoredState]:
-        """The current record of each of these sessions that has one. A hint for deciding a
-        batch: every write is conditional, so a stale or missing answer costs a retry, never a
-        wrong write."""
         ...
 
     def write_all(self, writes: Sequence[RecordWrite]) -> list[Refused]:
