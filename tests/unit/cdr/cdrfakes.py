@@ -12,6 +12,7 @@ from typing import Any
 from backbone.cdr.envelope import CdrEnvelope
 from backbone.cdr.models import (
     CURRENT_SK,
+    MAX_BATCH_WRITES,
     Cdr,
     CdrStatus,
     PutResult,
@@ -54,6 +55,8 @@ class InMemoryCdrStore:
 
     def write_all(self, writes: Sequence[RecordWrite]) -> list[Refused]:
         """All or nothing, each write under its condition, as one TransactWriteItems."""
+        if len(writes) > MAX_BATCH_WRITES or len({write.key for write in writes}) < len(writes):
+            raise ValueError("ValidationException: at most 100 writes, one per item")
         with self._lock:
             refused = []
             for write in writes:
