@@ -5,6 +5,7 @@ fails alone. Against the in-memory table (DynamoDB's per-item and per-transactio
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any
 
 from cdrfactory import oioi, session_post_text
@@ -30,7 +31,7 @@ def in_batches(store: InMemoryCdrStore, envelopes: Sequence[CdrEnvelope], cuts: 
     """Deliver `envelopes` as SQS would in batches split at `cuts`; every outcome, in order."""
     bounds = [0, *sorted({cut % (len(envelopes) + 1) for cut in cuts}), len(envelopes)]
     results: list[Any] = []
-    for start, end in zip(bounds, bounds[1:], strict=False):
+    for start, end in pairwise(bounds):
         results += ingest_batch([parse_cdr(envelope) for envelope in envelopes[start:end]], store)
     return results
 
@@ -60,7 +61,7 @@ def test_any_batching_keeps_every_final_payload_once_and_the_first_stored_final_
     store = InMemoryCdrStore()
     first_final: Cdr | None = None
     bounds = [0, *sorted({cut % (len(order) + 1) for cut in cuts}), len(order)]
-    for start, end in zip(bounds, bounds[1:], strict=False):
+    for start, end in pairwise(bounds):
         ingest_batch([parse_cdr(envelope) for envelope in order[start:end]], store)
         if store.items:
             now = current(store)
