@@ -369,6 +369,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="1,000 CDRs instead of 10,000")
     parser.add_argument("--count", type=int, help="number of CDRs (default 10,000)")
     parser.add_argument(
+        "--backend", choices=("both", "cpu", "delayed"), default="both", help="which table (default both)"
+    )
+    parser.add_argument(
         "--parse-every-time", action="store_true", help="leave moto's condition parsing as it is"
     )
     args = parser.parse_args()
@@ -380,7 +383,8 @@ def main() -> None:
     if not args.parse_every_time:
         conditions_parsed_once()
     print(f"\nCDR ingestion (Python {sys.version.split()[0]})")
-    for backend in BACKENDS:
+    chosen = {"both": BACKENDS, "cpu": BACKENDS[:1], "delayed": BACKENDS[1:]}[args.backend]
+    for backend in chosen:
         with mock_aws():
             rows, redelivery = measure(backend, sent, items)
         print(table(backend, count, rows, redelivery), flush=True)
