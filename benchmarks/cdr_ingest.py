@@ -1,9 +1,8 @@
 """CDR ingestion: CdrIngestFunction's handler against a raw BatchWriteItem of the same items.
 
 10,000 distinct final CDRs (OIOI session-posts) go through the real handler (Powertools batch
-processor, envelope and payload validation, hashing, the batch's current records read in one
-BatchGetItem, the winners written in one TransactWriteItems with the per-record conditions) in
-SQS batches of 10 and of 100. Baselines, built outside the timing from the very same items:
+processor, envelope and payload validation, hashing, the batch decided in memory and written in
+one TransactWriteItems with the per-record conditions) in SQS batches of 10 and of 100. Baselines, built outside the timing from the very same items:
 
 - BatchWriteItem, grouped as the handler receives them (one call per 10 records, four per 100:
   at most 25 per call). Target: handler <= 1.5x this.
@@ -28,7 +27,7 @@ at every use (~0.5 ms, twice per conditional write); here each distinct one is p
 every conditional call alike (`--parse-every-time` leaves it). See docs/cdr-ingestion.md,
 "Performance".
 
-Usage: .venv/bin/python benchmarks/cdr_ingest.py [--quick] [--count N]
+Usage: .venv/bin/python benchmarks/cdr_ingest.py [--quick] [--count N] [--backend both|cpu|delayed]
 """
 
 from __future__ import annotations
