@@ -2,7 +2,8 @@
 
 10,000 distinct final CDRs (OIOI session-posts) go through the real handler (Powertools batch
 processor, envelope and payload validation, hashing, the batch decided in memory and written in
-one TransactWriteItems with the per-record conditions) in SQS batches of 10 and of 100. Baselines, built outside the timing from the very same items:
+one TransactWriteItems with the per-record conditions) in SQS batches of 10 and of 100.
+Baselines, built outside the timing from the very same items:
 
 - BatchWriteItem, grouped as the handler receives them (one call per 10 records, four per 100:
   at most 25 per call). Target: handler <= 1.5x this.
