@@ -16,6 +16,9 @@ from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 from moto.core.config import default_user_config
+from moto.dynamodb.comparisons import get_filter_expression
+from moto.dynamodb.exceptions import TransactionCanceledException
+from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
@@ -114,6 +117,53 @@ def _start_execution(
     )
 
 
+_original_transact_write_items = DynamoDBBackend.transact_write_items
+
+
+def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    """A transaction of Puts checks every condition before it writes, as DynamoDB does. moto
+    writes first and, when a later condition fails, puts back deep copies of the whole tables:
+    a cost that grows with the table (seconds per call at a few thousand items) and a new table
+    object whose stream shard is not the one stream readers hold iterators on, so a cancelled
+    transaction silenced the table's stream. Other transactions go to moto's own code."""
+    if any("Put" not in entry for entry in transact_items):
+        return _original_transact_write_items(self, transact_items)
+    puts = [entry["Put"] for entry in transact_items]
+    keys = [_key(self, put) for put in puts]
+    if len(
+        {json.dumps([put["TableName"], key], sort_keys=True) for put, key in zip(puts, keys, strict=True)}
+    ) < len(puts):
+        return _original_transact_write_items(self, transact_items)  # moto's own error for that
+    errors: list[Any] = []
+    for put, key in zip(puts, keys, strict=True):
+        current = self.get_item(put["TableName"], key)
+        expression = put.get("ConditionExpression")
+        condition = get_filter_expression(
+            expression, put.get("ExpressionAttributeNames"), put.get("ExpressionAttributeValues")
+        )
+        if expression and not condition.expr(current):
+            returned = put.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current
+            item = current.to_json()["Attributes"] if returned else None
+            errors.append(("ConditionalCheckFailed", "The conditional request failed", item))
+        else:
+            errors.append((None, None, None))
+    if any(code for code, _, _ in errors):
+        raise TransactionCanceledException(errors)
+    for put in puts:  # every condition holds: nothing will need rolling back
+        self.put_item(put["TableName"], put["Item"])
+    return None
+
+
+def _key(backend: DynamoDBBackend, put: dict[str, Any]) -> dict[str, Any]:
+    table = backend.get_table(put["TableName"])
+    return {name: put["Item"][name] for name in (table.hash_key_attr, table.range_key_attr) if name}
+
+
+def transactions_check_first() -> None:
+    """Install `_transact_write_items` (tests and benchmarks use it without the rest). Idempotent."""
+    DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+
+
 def apply(invoker: LambdaInvoker, wait_speedup: float = 1.0) -> None:
     """Route Lambda invokes to `invoker`, run real ASL, scale waits. Idempotent."""
     _state["invoker"] = invoker
@@ -127,4 +177,5 @@ def apply(invoker: LambdaInvoker, wait_speedup: float = 1.0) -> None:
     retrier_decl.time = _ScaledTime()  # type: ignore[attr-defined,assignment]
     DynamoDBStreamsBackend.get_records = _get_records  # type: ignore[method-assign]
     StepFunctionsParserBackend.start_execution = _start_execution  # type: ignore[method-assign]
+    transactions_check_first()
     _state["applied"] = True

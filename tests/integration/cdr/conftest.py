@@ -11,12 +11,14 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
+from moto.dynamodb.models import DynamoDBBackend
 
 from backbone.aws import clients
 from backbone.cdr.wiring import cdr_ingest_dependencies, cdr_reconcile_dependencies
 from backbone.observability import metrics
 from backbone.partners.factory import plugsurfing_client
 from backbone.settings import load_settings
+from devstack import moto_patches
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit"))  # emfcapture
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "cdr"))  # cdrfactory
@@ -35,6 +37,13 @@ def _clear_caches() -> None:
     cdr_reconcile_dependencies.cache_clear()
     clients.reset()
     plugsurfing_client.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _transactions_as_the_local_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's TransactWriteItems as the local stack runs it: conditions checked before any
+    write, so a cancelled batch write leaves the table (and its stream) as it was."""
+    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", moto_patches._transact_write_items)
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from test_cdr_merge import updates
 from backbone.aws.attributes import from_attributes, to_attributes
 from backbone.aws.clients import CONFIGS
 from backbone.cdr.envelope import CdrEnvelope
-from backbone.cdr.ingest import Outcome, ingest
+from backbone.cdr.ingest import Outcome, ingest, ingest_batch
 from backbone.cdr.models import REJECT_REASON, CdrStatus, Driver, DriverType, RecordKind
 from backbone.cdr.parse import parse_cdr
 from backbone.cdr.pseudonymise import legacy_rewrite, pseudonymised
@@ -276,19 +276,33 @@ class _Throttled(DynamodbException):
 
 
 def throttle(monkeypatch: pytest.MonkeyPatch, session_id: str, times: int | None) -> dict[str, int]:
-    """DynamoDB answers ProvisionedThroughputExceeded to PutItems of one session (`times` times,
-    or always), as under a hot partition. Returns the call counter."""
-    original, calls = DynamoDBBackend.put_item, {"throttled": 0}
+    """DynamoDB answers ProvisionedThroughputExceeded to writes of one session (`times` times,
+    or always), as under a hot partition: a PutItem of it, or a whole TransactWriteItems with
+    one of its items. Returns the call counters (all, and per operation)."""
+    put, transact = DynamoDBBackend.put_item, DynamoDBBackend.transact_write_items
+    calls = {"throttled": 0, "PutItem": 0, "TransactWriteItems": 0}
+
+    def hot(operation: str, item_attrs: dict[str, Any]) -> bool:
+        if item_attrs.get("sessionId") == {"S": session_id} and (times is None or calls["throttled"] < times):
+            calls["throttled"] += 1
+            calls[operation] += 1
+            return True
+        return False
 
     def put_item(
         self: DynamoDBBackend, table_name: str, item_attrs: dict[str, Any], *args: Any, **kwargs: Any
     ) -> Any:
-        if item_attrs.get("sessionId") == {"S": session_id} and (times is None or calls["throttled"] < times):
-            calls["throttled"] += 1
+        if hot("PutItem", item_attrs):
             raise _Throttled
-        return original(self, table_name, item_attrs, *args, **kwargs)
+        return put(self, table_name, item_attrs, *args, **kwargs)
+
+    def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> Any:
+        if any(hot("TransactWriteItems", item["Put"]["Item"]) for item in transact_items if "Put" in item):
+            raise _Throttled
+        return transact(self, transact_items)
 
     monkeypatch.setattr(DynamoDBBackend, "put_item", put_item)
+    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", transact_write_items)
     monkeypatch.setattr(
         ExponentialBackoff, "delay_amount", lambda self, context: 0.0
     )  # retry without waiting
@@ -318,8 +332,9 @@ def test_given_dynamodb_keeps_throttling_one_session_then_only_that_record_fails
     response = handler(event, lambda_context)
 
     assert failed_ids(response) == ["m-1"]
-    # boto3 retried, then gave the record back to SQS
-    assert calls["throttled"] == CONFIGS["batch"].retries["total_max_attempts"]
+    # boto3 retried the batch's write, then the record's own write, then gave it back to SQS
+    attempts = CONFIGS["batch"].retries["total_max_attempts"]
+    assert (calls["TransactWriteItems"], calls["PutItem"]) == (attempts, attempts)
     assert cdr_store.by_session("S-hot") == []
     assert len(cdr_store.by_session("S-a")) == len(cdr_store.by_session("S-b")) == 1
 
@@ -447,3 +462,69 @@ def test_given_a_record_that_fails_to_store_then_its_log_names_message_session_a
     [line] = [json.loads(text) for text in log_output.getvalue().splitlines() if "not stored" in text]
     assert (line["message_id"], line["session_id"], line["level"]) == ("m-1", "S-fail", "ERROR")
     assert "ProvisionedThroughputExceeded" in line["reason"]
+
+
+@pytest.mark.usefixtures("atomic_dynamodb")
+def test_given_20_parallel_deliveries_of_one_session_in_batches_then_one_cdr_and_one_correction(
+    cdr_store: CdrTable, resources: dict[str, str]
+) -> None:
+    """20 Lambda instances, each with a batch holding the session's updates in its own order."""
+    sent = [
+        oioi(session_post_text("S-race20", stop=None, charging_stop=None, energy="3.2", cost=None), 1),
+        oioi(session_post_text("S-race20", stop=None, charging_stop=None, energy="9.7", cost=None), 2),
+        oioi(session_post_text("S-race20", cost="14.32"), 3),
+        oioi(session_post_text("S-race20", cost="12.00"), 4),
+        oioi(session_post_text("S-other"), 5),
+    ]
+    barrier = threading.Barrier(20)
+    outcomes: list[Outcome | Exception] = []
+
+    def deliver(offset: int) -> None:
+        store = CdrTable(boto3.client("dynamodb", region_name="eu-west-1"), resources["CdrTable"])
+        batch = [parse_cdr(envelope) for envelope in sent[offset:] + sent[:offset]]
+        barrier.wait()
+        outcomes.extend(ingest_batch(batch, store))
+
+    threads = [threading.Thread(target=deliver, args=(i % len(sent),)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert [o for o in outcomes if isinstance(o, Exception)] == []
+    records = cdr_store.history("acme-cpo", "S-race20")
+    assert [r.kind for r in records] == [RecordKind.CDR, RecordKind.CORRECTION]
+    assert records[0].cdr.is_final
+    assert {records[0].cdr.payload_hash, records[1].cdr.payload_hash} == {
+        parse_cdr(sent[2]).payload_hash,
+        parse_cdr(sent[3]).payload_hash,
+    }
+    assert len(cdr_store.history("acme-cpo", "S-other")) == 1
+    assert outcomes.count(Outcome.CREATED) == 2  # S-race20 and S-other, once each
+    assert outcomes.count(Outcome.CORRECTION) == 1
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data(), updates(max_finals=1))
+def test_any_order_and_batching_of_the_same_updates_ends_in_the_dynamodb_items_of_one_by_one_ingestion(
+    cdr_store: CdrTable, table_items: Items, data: st.DataObject, sent: list[CdrEnvelope]
+) -> None:
+    """Batches through TransactWriteItems and DynamoDB's own condition expressions (moto)."""
+    example = data.draw(st.uuids()).hex
+    order = data.draw(st.permutations(sent))
+    cuts = sorted(set(data.draw(st.lists(st.integers(0, len(sent)), max_size=3))))
+
+    def items_of(partner: str) -> dict[str, Any]:
+        return {
+            sk: {k: v for k, v in item.items() if k not in ("pk", "partnerId")}
+            for (pk, sk), item in table_items().items()
+            if pk == f"{partner}#S-1"
+        }
+
+    batched = [parse_cdr(envelope.model_copy(update={"partner_id": f"a{example}"})) for envelope in order]
+    for start, end in zip([0, *cuts], [*cuts, len(batched)], strict=True):
+        assert not [r for r in ingest_batch(batched[start:end], cdr_store) if isinstance(r, Exception)]
+    for envelope in sent:
+        ingest(parse_cdr(envelope.model_copy(update={"partner_id": f"b{example}"})), cdr_store)
+
+    assert items_of(f"a{example}") == items_of(f"b{example}")

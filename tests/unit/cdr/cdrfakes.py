@@ -4,12 +4,24 @@ for unit and property tests of the CDR logic without AWS."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from backbone.cdr.envelope import CdrEnvelope
-from backbone.cdr.models import CURRENT_SK, Cdr, CdrStatus, PutResult, RecordKind, StoredCdr, StoredState
+from backbone.cdr.models import (
+    CURRENT_SK,
+    MAX_BATCH_WRITES,
+    Cdr,
+    CdrStatus,
+    PutResult,
+    RecordKind,
+    RecordWrite,
+    Refused,
+    StoredCdr,
+    StoredState,
+)
 from backbone.privacy.pseudonym import pseudonymiser
 
 TEST_PEPPER = "test-pepper-of-at-least-32-characters-0001"
@@ -45,6 +57,30 @@ class InMemoryCdrStore:
             self.items[(item["pk"], item["sk"])] = item
             self.writes += 1
             return True
+
+    def write_all(self, writes: Sequence[RecordWrite]) -> list[Refused]:
+        """All or nothing, each write under its condition, as one TransactWriteItems."""
+        if len(writes) > MAX_BATCH_WRITES or len({write.key for write in writes}) < len(writes):
+            raise ValueError("ValidationException: at most 100 writes, one per item")
+        with self._lock:
+            refused = []
+            for write in writes:
+                stored = self.items.get(write.key)
+                state = StoredState.from_item(stored) if stored else None
+                if write.kind is RecordKind.CORRECTION or write.replaces is None:
+                    holds = stored is None
+                else:
+                    holds = state is None or (
+                        state.status is CdrStatus.ONGOING and state.progress < write.cdr.progress
+                    )
+                if not holds:
+                    refused.append(Refused(write, state if write.kind is RecordKind.CDR else None))
+            if refused:
+                return refused
+            for write in writes:
+                self.items[write.key] = write.cdr.to_item(write.kind)
+                self.writes += 1
+            return []
 
     def history(self, partner_id: str, session_id: str) -> list[StoredCdr]:
         pk = f"{partner_id}#{session_id}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 
 from backbone.cdr.envelope import CdrEnvelope
 from backbone.cdr.ingest import Outcome, ingest, ingest_message
-from backbone.cdr.models import Cdr, CdrStatus, PutResult, RecordKind
+from backbone.cdr.models import Cdr, CdrStatus, PutResult, RecordKind, RecordWrite, Refused
 from backbone.cdr.parse import parse_cdr
 from backbone.cdr.ports import IngestDependencies
 
@@ -161,7 +162,12 @@ def test_given_a_batch_when_a_record_is_rejected_after_an_ingested_one_then_its_
 
 
 class ThrottledStore(InMemoryCdrStore):
+    """Every write throttled, batch or single (reads still answer)."""
+
     def put_if_advances(self, cdr: Cdr) -> PutResult:
+        raise ConnectionError("ProvisionedThroughputExceededException")
+
+    def write_all(self, writes: Sequence[RecordWrite]) -> list[Refused]:
         raise ConnectionError("ProvisionedThroughputExceededException")
 
 

@@ -3,22 +3,25 @@ dead-letter queue. The CDR queue is `backbone.aws.cdr_queue.SqsCdrQueue`.
 
 The merge rules live in `backbone.cdr.ingest`; this module gives them one atomic primitive,
 "write the record if it advances the session" (`put_if_advances`), as a DynamoDB conditional
-write. DynamoDB evaluates the condition and writes the item as one step, serialised per item,
-so two deliveries of the same session racing (two Lambda instances, a redelivered message)
-cannot both win: the loser gets the winner's item back (ReturnValuesOnConditionCheckFailure)
-and the merge rules decide from it, with no extra read.
+write, and the same for a batch (`write_all`): one TransactWriteItems whose items carry exactly
+the single-record conditions. DynamoDB evaluates a condition and writes the item as one step,
+serialised per item, so two deliveries of the same session racing (two Lambda instances, a
+redelivered message) cannot both win: the loser gets the winner's item back
+(ReturnValuesOnConditionCheckFailure, also per item of a cancelled transaction) and the merge
+rules decide from it, with no extra read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
 from backbone.aws.attributes import from_attributes, to_attributes
-from backbone.aws.errors import is_condition_failed
+from backbone.aws.errors import error_code, is_condition_failed
 from backbone.aws.pages import items
 from backbone.cdr.models import (
     CURRENT_SK,
@@ -30,17 +33,23 @@ from backbone.cdr.models import (
     PollerSession,
     PutResult,
     RecordKind,
+    RecordWrite,
+    Refused,
     StoredState,
+    WriteConflict,
 )
 from backbone.privacy.retention import DEFAULT_ACCOUNTING_YEARS, accounting_expiry, ttl_attribute
 from backbone.timeutil import from_storage, to_storage
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
     from mypy_boto3_sqs import SQSClient
 
 _MAX_REASON = 2000
 ADVANCES_CONDITION = "attribute_not_exists(pk) OR (#status = :ongoing AND #progress < :progress)"
+ABSENT_CONDITION = "attribute_not_exists(pk)"
+_CONFLICTS = frozenset({"None", "TransactionConflict"})
 
 
 class DynamoCdrStore:
@@ -79,12 +88,56 @@ class DynamoCdrStore:
         old = response.get("Attributes")
         return PutResult(True, StoredState.from_item(from_attributes(old)) if old else None)
 
+    def write_all(self, writes: Sequence[RecordWrite]) -> list[Refused]:
+        """One TransactWriteItems. The token makes boto3's retry of a transaction whose answer
+        was lost a no-op instead of a refusal of our own write."""
+        items = [self._transact_put(write) for write in writes]
+        try:
+            self.client.transact_write_items(TransactItems=items, ClientRequestToken=_token(items))
+        except ClientError as error:
+            if error_code(error) != "TransactionCanceledException":
+                raise
+            reasons = cast("dict[str, Any]", error.response).get("CancellationReasons", [])
+            refused = [
+                Refused(write, self._refused_current(write, reason))
+                for write, reason in zip(writes, reasons, strict=False)
+                if reason.get("Code") == "ConditionalCheckFailed"
+            ]
+            if refused:
+                return refused
+            if {str(reason.get("Code")) for reason in reasons} <= _CONFLICTS:
+                raise WriteConflict(str(error)) from error
+            raise
+        return []
+
+    def _transact_put(self, write: RecordWrite) -> TransactWriteItemTypeDef:
+        put: Any = {"TableName": self.table, "Item": to_attributes(self._item(write.cdr, write.kind))}
+        if write.kind is RecordKind.CDR and write.replaces is not None:
+            put |= {
+                "ConditionExpression": ADVANCES_CONDITION,
+                "ExpressionAttributeNames": {"#status": "status", "#progress": "progress"},
+                "ExpressionAttributeValues": {
+                    ":ongoing": {"S": CdrStatus.ONGOING.value},
+                    ":progress": {"S": write.cdr.progress},
+                },
+            }
+        else:
+            put["ConditionExpression"] = ABSENT_CONDITION
+        if write.kind is RecordKind.CDR:
+            put["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        return {"Put": put}
+
+    def _refused_current(self, write: RecordWrite, reason: dict[str, Any]) -> StoredState | None:
+        if write.kind is not RecordKind.CDR:
+            return None  # that correction is stored already
+        return StoredState.from_item(from_attributes(reason.get("Item") or self._get_current(write.cdr.pk)))
+
     def put_correction(self, cdr: Cdr) -> bool:
         try:
             self.client.put_item(
                 TableName=self.table,
                 Item=to_attributes(self._item(cdr, RecordKind.CORRECTION)),
-                ConditionExpression="attribute_not_exists(pk)",
+                ConditionExpression=ABSENT_CONDITION,
             )
         except ClientError as error:
             if is_condition_failed(error):
@@ -116,6 +169,17 @@ class DynamoCdrStore:
             item["kind"]["S"] == RecordKind.CDR.value and item["status"]["S"] == CdrStatus.FINAL.value
             for item in found
         )
+
+
+def _token(items: Sequence[TransactWriteItemTypeDef]) -> str:
+    """Idempotency token of a batch write: the same writes (keys, progress and conditions),
+    the same token (36 characters)."""
+    digest = hashlib.sha256()
+    for entry in items:
+        put: Any = entry["Put"]
+        item = put["Item"]
+        digest.update(f"{item['pk']}|{item['sk']}|{item['progress']}|{put['ConditionExpression']}\n".encode())
+    return digest.hexdigest()[:36]
 
 
 class SessionsTableReader:

@@ -83,6 +83,11 @@ REJECTED_AT = "cdrRejectedAt"
 REJECTED_MESSAGE_ID = "cdrRejectedMessageId"
 REJECT_ATTRIBUTES = frozenset({REJECT_REASON, REJECTED_AT, REJECTED_MESSAGE_ID})
 
+# One atomic batch of writes (`CdrStore.write_all`, a DynamoDB TransactWriteItems): at most 100
+# items and 4 MB. Ingestion packs whole sessions below both (item size estimated from `raw`).
+MAX_BATCH_WRITES = 100
+MAX_BATCH_BYTES = 3_000_000
+
 PartnerMode = Literal["drive", "emp"]
 
 
@@ -344,6 +349,36 @@ class PutResult:
 
     written: bool
     previous: StoredState | None
+
+
+@dataclass(frozen=True)
+class RecordWrite:
+    """One conditional write of a batch (`CdrStore.write_all`): `cdr` as the session's current
+    record (kind CDR) if the record is still `replaces` (None: the session has none; else an
+    ONGOING record with a lower progress), or as a correction if that correction is not stored."""
+
+    cdr: Cdr
+    kind: RecordKind
+    replaces: StoredState | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        sk = CURRENT_SK if self.kind is RecordKind.CDR else f"{CORRECTION_PREFIX}{self.cdr.payload_hash}"
+        return (self.cdr.pk, sk)
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A write of a batch whose condition failed: `current` is the session's current record
+    DynamoDB returned (for a correction: None, the correction is stored already)."""
+
+    write: RecordWrite
+    current: StoredState | None
+
+
+class WriteConflict(Exception):
+    """A batch of writes was cancelled with nothing refused (another transaction held one of
+    its items): nothing was written, trying again may succeed."""
 
 
 @dataclass(frozen=True)

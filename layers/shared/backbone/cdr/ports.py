@@ -4,13 +4,20 @@ bundles the handlers pass it. AWS implementations: `backbone.cdr.aws`; Plugsurfi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from backbone.cdr.envelope import CdrEnvelope
-from backbone.cdr.models import Cdr, PartnerMode, PollerSession, PutResult
+from backbone.cdr.models import (
+    Cdr,
+    PartnerMode,
+    PollerSession,
+    PutResult,
+    RecordWrite,
+    Refused,
+)
 from backbone.privacy.pseudonym import Pseudonymiser
 from backbone.timeutil import utc_now
 
@@ -23,6 +30,13 @@ class CdrStore(Protocol):
 
     def put_correction(self, cdr: Cdr) -> bool:
         """Store `cdr` as a correction unless that very correction is stored already."""
+        ...
+
+    def write_all(self, writes: Sequence[RecordWrite]) -> list[Refused]:
+        """All of `writes` (at most `MAX_BATCH_WRITES`, one per item) atomically, each under its
+        condition (`RecordWrite`). If any condition fails nothing is written and the refused
+        writes are returned; an empty list means all were written. Raises `WriteConflict` when
+        cancelled without a refusal (retry), other errors as they come."""
         ...
 
 

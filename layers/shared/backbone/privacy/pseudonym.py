@@ -24,7 +24,10 @@ def pseudonym(pepper: str, identifier: str) -> str:
     """`h1:` + 32 hex digits (128 bits of HMAC-SHA256): stable per (pepper, identifier)."""
     if len(pepper) < PEPPER_MIN_LENGTH:
         raise ValueError(f"a pepper has at least {PEPPER_MIN_LENGTH} characters")
-    digest = hmac.new(pepper.encode("utf-8"), identifier.encode("utf-8"), hashlib.sha256).hexdigest()
+    # surrogatepass: a flagged identifier may hold a lone surrogate (JSON allows `\ud800`); it
+    # still gets a pseudonym, so the CDR the receiver accepted is stored, never stuck.
+    data = identifier.encode("utf-8", "surrogatepass")
+    digest = hmac.new(pepper.encode("utf-8"), data, hashlib.sha256).hexdigest()
     return PSEUDONYM_PREFIX + digest[:32]
 
 
