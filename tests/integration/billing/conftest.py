@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
+from moto.dynamodb.models import DynamoDBBackend
 
 from backbone.aws import clients
 from backbone.billing.wiring import billing_events_dependencies, billing_export_dependencies
@@ -18,6 +19,7 @@ from backbone.cdr.wiring import cdr_ingest_dependencies
 from backbone.observability import metrics
 from backbone.settings import load_settings
 from bbctl.ops_billing import BillingEventTap
+from devstack import moto_patches
 from devstack.sources import stream_record
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "cdr"))  # cdrfactory
@@ -40,9 +42,12 @@ def billing_env(
         "BILLING_EVENT_BUS": resources["BillingEventBus"],
         "CDR_TABLE": resources["CdrTable"],
         "CDR_DEAD_LETTER_QUEUE_URL": resources["CdrDeadLetterQueue"],
+        "PRIVACY_PEPPER_SECRET": resources["PrivacyPepperSecret"],
         "POWERTOOLS_SERVICE_NAME": "billing-tests",
     }.items():
         monkeypatch.setenv(name, value)
+    # Ingestion writes in transactions: DynamoDB's semantics, as the local stack runs moto.
+    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", moto_patches._transact_write_items)
     _clear_caches()
     monkeypatch.setattr(metrics, "namespace", "PlugsurfingBackboneTest")
     metrics.clear_metrics()
