@@ -9,10 +9,12 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import httpx
 import pytest
+from oioimessages import session_post
 from waiting import eventually
 
 from bbctl.ops_billing import BillingEventTap
@@ -20,25 +22,8 @@ from bbctl.ops_billing import BillingEventTap
 pytestmark = pytest.mark.e2e
 
 PARTNER_IDENTIFIER = "654321-654321-fedcba-cba321-654fed"
+our_post = partial(session_post, partner_identifier=PARTNER_IDENTIFIER)
 Events = Callable[[str], list[dict[str, Any]]]
-
-
-def session_post(session_id: str, *, final: bool, energy: str, cost: str = "14.32") -> bytes:
-    interval = (
-        '{"start": "2026-03-01T11:00:00+01:00"'
-        + (', "stop": "2026-03-01T17:00:00+01:00"' if final else "")
-        + "}"
-    )
-    parts = [
-        '"user": {"identifier": "04523022AA4881", "identifier-type": "rfid"}',
-        f'"session-id": "{session_id}"',
-        '"connector-id": "DE*8PS*ETABCD*1"',
-        f'"session-interval": {interval}',
-        f'"energy-consumed": {energy}',
-        f'"calculated-cost": {{"amount": {cost}, "currency": "EUR"}}',
-        f'"partner-identifier": "{PARTNER_IDENTIFIER}"',
-    ]
-    return ('{"session-post": {' + ", ".join(parts) + "}}").encode()
 
 
 @pytest.fixture(scope="module")
@@ -96,8 +81,8 @@ def test_given_session_posts_over_http_then_one_finalized_then_one_corrected_and
     stack: Any, api_key: str, events: Events
 ) -> None:
     session_id = f"e2e-bill-{uuid.uuid4().hex[:10]}"
-    post(stack, api_key, session_post(session_id, final=False, energy="7.25"))
-    post(stack, api_key, session_post(session_id, final=True, energy="16.5"))
+    post(stack, api_key, our_post(session_id, final=False, energy="7.25"))
+    post(stack, api_key, our_post(session_id, final=True, energy="16.5"))
 
     (finalized,) = settled(events, session_id, 1)
     assert finalized["detail-type"] == "CdrFinalized"
@@ -111,11 +96,11 @@ def test_given_session_posts_over_http_then_one_finalized_then_one_corrected_and
     )
     assert (detail["evseId"], detail["schemaVersion"]) == ("DE*8PS*ETABCD*1", "1")
 
-    post(stack, api_key, session_post(session_id, final=True, energy="16.5"))  # redelivery
+    post(stack, api_key, our_post(session_id, final=True, energy="16.5"))  # redelivery
     time.sleep(4)
     assert types(events(session_id)) == ["CdrFinalized"]
 
-    post(stack, api_key, session_post(session_id, final=True, energy="16.5", cost="15.10"))
+    post(stack, api_key, our_post(session_id, final=True, energy="16.5", cost="15.10"))
     found = settled(events, session_id, 2)
     assert types(found) == ["CdrCorrected", "CdrFinalized"]
     corrected = next(event for event in found if event["detail-type"] == "CdrCorrected")
@@ -126,7 +111,7 @@ def test_given_a_flagged_cdr_over_http_then_it_is_finalized_and_flagged(
     stack: Any, api_key: str, events: Events
 ) -> None:
     session_id = f"e2e-bill-flag-{uuid.uuid4().hex[:8]}"
-    body = session_post(session_id, final=True, energy="16.5")
+    body = our_post(session_id, final=True, energy="16.5")
     post(stack, api_key, body.replace(b'"stop": "2026-03-01T17:00:00+01:00"', b'"stop": "soon"'))
 
     found = settled(events, session_id, 2)
@@ -140,7 +125,7 @@ def test_given_a_flagged_cdr_over_http_then_it_is_finalized_and_flagged(
 def test_given_the_operator_tap_then_it_prints_the_published_events(stack: Any, api_key: str) -> None:
     stack.bbctl("billing", "tap")  # attach the operator's tap
     session_id = f"e2e-bill-tap-{uuid.uuid4().hex[:8]}"
-    post(stack, api_key, session_post(session_id, final=True, energy="3.5"))
+    post(stack, api_key, our_post(session_id, final=True, energy="3.5"))
 
     def printed() -> str | None:
         out = str(stack.bbctl("billing", "tap", "--json").stdout)

@@ -16,21 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
+from oioimessages import session_post
 from waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
 PARTNER_IDENTIFIER = "777777-654321-fedcba-cba321-e2e0exp"  # its own: partners never share one
-
-
-def session_post(session_id: str, cost: str) -> bytes:
-    return (
-        '{"session-post": {"user": {"identifier": "04523022AA4881", "identifier-type": "rfid"}, '
-        f'"session-id": "{session_id}", "connector-id": "DE*8PS*ETABCD*1", '
-        '"session-interval": {"start": "2026-03-01T11:00:00+01:00", "stop": "2026-03-01T17:00:00+01:00"}, '
-        f'"energy-consumed": 16.5, "calculated-cost": {{"amount": {cost}, "currency": "EUR"}}, '
-        f'"partner-identifier": "{PARTNER_IDENTIFIER}"}}}}'
-    ).encode()
 
 
 def final_item(stack: Any, session_id: str) -> dict[str, Any] | None:
@@ -61,7 +52,7 @@ def test_given_a_session_post_over_http_then_that_days_export_has_it_exactly_and
     session_id = f"e2e-export-{uuid.uuid4().hex[:10]}"
     answer = httpx.post(
         f"{stack.api_url}/api/v4/request",
-        content=session_post(session_id, "0.30000000000000004"),
+        content=session_post(session_id, PARTNER_IDENTIFIER, cost="0.30000000000000004"),
         headers={"Authorization": f"key={api_key}", "Content-Type": "application/json"},
         timeout=60,
     )

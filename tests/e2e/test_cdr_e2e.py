@@ -10,40 +10,23 @@ import json
 import time
 import uuid
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import httpx
 import pytest
+from oioimessages import session_post
 from waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
 PARTNER_IDENTIFIER = "123456-123456-abcdef-abc123-456def"
+our_post = partial(session_post, partner_identifier=PARTNER_IDENTIFIER)
 
 
 def bbctl(stack: Any, *argv: str, check: bool = True) -> str:
     """`python -m bbctl ...` against the local stack; what it printed."""
     return str(stack.bbctl(*argv, check=check).stdout)
-
-
-def session_post(session_id: str, *, final: bool, energy: str, cost: str | None = None) -> bytes:
-    """The spec's example with our own session id; written by hand so the numbers stay exact."""
-    interval = (
-        '{"start": "2026-03-01T11:00:00+01:00"'
-        + (', "stop": "2026-03-01T17:00:00+01:00"' if final else "")
-        + "}"
-    )
-    parts = [
-        '"user": {"identifier": "04523022AA4881", "identifier-type": "rfid"}',
-        f'"session-id": "{session_id}"',
-        '"connector-id": "DE*8PS*ETABCD*1"',
-        f'"session-interval": {interval}',
-        f'"energy-consumed": {energy}',
-        f'"partner-identifier": "{PARTNER_IDENTIFIER}"',
-    ]
-    if cost:
-        parts.append(f'"calculated-cost": {{"amount": {cost}, "currency": "EUR"}}')
-    return ('{"session-post": {' + ", ".join(parts) + "}}").encode()
 
 
 @pytest.fixture(scope="module")
@@ -89,12 +72,12 @@ def test_given_a_session_post_over_http_then_the_cdr_is_in_the_table_and_complet
 ) -> None:
     session_id = f"e2e-{uuid.uuid4().hex[:12]}"
 
-    ongoing = post(stack, api_key, session_post(session_id, final=False, energy="7.25"))
+    ongoing = post(stack, api_key, our_post(session_id, final=False, energy="7.25", cost=None))
     assert (ongoing.status_code, ongoing.json()["result"]["code"]) == (200, 0)
     first = eventually(lambda: current_item(stack, session_id))
     assert first["status"] == {"S": "ONGOING"}
 
-    final = post(stack, api_key, session_post(session_id, final=True, energy="16.5", cost="14.32"))
+    final = post(stack, api_key, our_post(session_id, final=True, energy="16.5", cost="14.32"))
     assert final.status_code == 200
 
     def completed() -> dict[str, Any] | None:
@@ -113,7 +96,7 @@ def test_given_a_session_post_over_http_then_the_cdr_is_in_the_table_and_complet
     assert done["driverHash"]["S"].startswith("h1:")
     assert "04523022AA4881" not in done["raw"]["S"]
 
-    again = post(stack, api_key, session_post(session_id, final=True, energy="16.50", cost="14.32"))
+    again = post(stack, api_key, our_post(session_id, final=True, energy="16.50", cost="14.32"))
     assert again.status_code == 200
     time.sleep(5)  # the re-post went through the queue by now; it must change nothing
     assert current_item(stack, session_id) == done
@@ -132,7 +115,7 @@ def test_given_an_invalid_cdr_on_the_queue_then_dlq_shows_the_reason_and_redrive
         "source": "oioi",
         "partnerId": "cdr#e2e",  # no partner id holds a '#' (it is part of the table key)
         "receivedAt": "2026-03-01T17:05:00.000Z",
-        "raw": session_post(session_id, final=True, energy="16.5").decode(),
+        "raw": our_post(session_id, final=True, energy="16.5", cost=None).decode(),
     }
     sqs = stack.boto3_client("sqs")
     sqs.send_message(QueueUrl=stack.ref("CdrQueue"), MessageBody=json.dumps(envelope))
@@ -153,7 +136,7 @@ def test_given_a_sloppy_billable_cdr_over_http_then_it_is_stored_flagged_and_an_
     stack: Any, api_key: str
 ) -> None:
     session_id = f"e2e-sloppy-{uuid.uuid4().hex[:8]}"
-    body = session_post(session_id, final=True, energy='"16.5"', cost="14.32")
+    body = our_post(session_id, final=True, energy='"16.5"', cost="14.32")
     body = body.replace(b'"EUR"', b'"eur"').replace(b'"stop": "2026-03-01T17:00:00+01:00"', b'"stop": "soon"')
 
     response = post(stack, api_key, body)

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import RunningStack
+from oioimessages import session_post
 from waiting import eventually
 
 from backbone.oioi.identifiers import uid_to_key_identifier
@@ -27,26 +28,6 @@ PARTNER_IDENTIFIER = "privacy-e2e-partner-identifier-0001"
 
 def bbctl(stack: RunningStack, *argv: str) -> str:
     return str(stack.bbctl(*argv).stdout)
-
-
-def session_post(session_id: str, identifier: str, cost: str) -> bytes:
-    return json.dumps(
-        {
-            "session-post": {
-                "user": {"identifier": identifier, "identifier-type": "rfid"},
-                "session-id": session_id,
-                "connector-id": "DE*8PS*ETABCD*1",
-                "session-interval": {
-                    "start": "2026-03-01T11:00:00+01:00",
-                    "stop": "2026-03-01T17:00:00+01:00",
-                },
-                "energy-consumed": 16.5,
-                "calculated-cost": {"amount": Decimal(cost), "currency": "EUR"},
-                "partner-identifier": PARTNER_IDENTIFIER,
-            }
-        },
-        default=float,
-    ).encode()
 
 
 def cdr_items(stack: RunningStack, partner_id: str, session_ids: list[str]) -> list[dict[str, Any]]:
@@ -101,7 +82,7 @@ def test_given_a_driver_with_key_cdrs_session_and_order_when_erased_then_only_ps
     for session_id, cost in zip(sessions, ("14.32", "3.10"), strict=True):
         answer = httpx.post(
             f"{stack.api_url}/api/v4/request",
-            content=session_post(session_id, sloppy, cost),
+            content=session_post(session_id, PARTNER_IDENTIFIER, identifier=sloppy, cost=cost),
             headers={"Authorization": f"key={api_key}", "Content-Type": "application/json"},
             timeout=60,
         )
