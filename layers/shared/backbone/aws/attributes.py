@@ -17,7 +17,11 @@ _deserializer = TypeDeserializer()
 
 
 def to_attributes(item: Mapping[str, Any]) -> dict[str, AttributeValueTypeDef]:
-    return {name: _serializer.serialize(value) for name, value in item.items()}
+    # Strings, most of every item, without the serializer's type search; the rest as boto3 does.
+    return {
+        name: {"S": value} if type(value) is str else _serializer.serialize(value)
+        for name, value in item.items()
+    }
 
 
 def from_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:

@@ -22,24 +22,25 @@ _MAX_PLAIN = 100
 
 def canonical_json(value: Any) -> str:
     """`value` (parsed JSON: dict, list, str, bool, None, int, Decimal) as canonical text."""
-    if value is None or isinstance(value, bool):
-        return json.dumps(value)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, int | Decimal | float):
         return canonical_number(value)
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return _string(value)
     if isinstance(value, Mapping):
         members = sorted((str(key), item) for key, item in value.items() if item is not None)
-        return (
-            "{"
-            + ",".join(
-                f"{json.dumps(key, ensure_ascii=False)}:{canonical_json(item)}" for key, item in members
-            )
-            + "}"
-        )
+        return "{" + ",".join(f"{_string(key)}:{canonical_json(item)}" for key, item in members) + "}"
     if isinstance(value, list | tuple):
         return "[" + ",".join(canonical_json(item) for item in value) + "]"
     raise TypeError(f"not a JSON value: {type(value).__name__}")
+
+
+_string = json.encoder.encode_basestring
+"""A JSON string as `json.dumps(value, ensure_ascii=False)` writes it, without building an
+encoder per value (this runs for every key and string of every CDR)."""
 
 
 def canonical_number(value: int | Decimal | float) -> str:

@@ -63,7 +63,8 @@ def _reject_constant(name: str) -> Any:
 def json_value(text: str) -> Any:
     """Parse JSON text: floats become `Decimal` exactly as written, NaN/Infinity are refused,
     nesting deeper than `MAX_DEPTH` is refused before parsing. Raises `ValueError`."""
-    if (deepest := nesting_depth(text)) > MAX_DEPTH:
+    # Nesting needs an opening bracket per level: a text with few cannot be too deep.
+    if text.count("{") + text.count("[") > MAX_DEPTH and (deepest := nesting_depth(text)) > MAX_DEPTH:
         raise ValueError(f"nested {deepest}+ levels deep; at most {MAX_DEPTH} are accepted")
     return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
 
